@@ -1,0 +1,79 @@
+/**
+ * Every error the library throws on purpose. Each one sets `name`, keeps the `cause`,
+ * carries structured read-only fields and a message that says what to do.
+ */
+export class EventBusError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** One problem found while validating an event: which field, and what is wrong with it. */
+export interface EventValidationIssue {
+  /** Dotted path of the field, e.g. `payload.items[2].price` or `tenantId`. */
+  readonly field: string;
+  readonly message: string;
+}
+
+/** An event (or a query filter) was rejected before anything was stored or enqueued. */
+export class EventValidationError extends EventBusError {
+  /** The first offending field; `issues` lists all of them. */
+  readonly field: string;
+  readonly issues: readonly EventValidationIssue[];
+  /** Position of the offending event inside a `publishAll` / `saveAll` batch. */
+  readonly index?: number;
+
+  constructor(issues: readonly EventValidationIssue[], options?: { index?: number; cause?: unknown }) {
+    const where = options?.index === undefined ? '' : ` (event #${options.index} of the batch)`;
+    const list = issues.map((issue) => `${issue.field}: ${issue.message}`).join('; ');
+    super(`Invalid event${where}: ${list}`, options);
+    this.issues = issues;
+    this.field = issues[0]?.field ?? '';
+    this.index = options?.index;
+  }
+}
+
+/** The same event id was published again with different content. Nothing was changed. */
+export class EventConflictError extends EventBusError {
+  constructor(
+    readonly eventId: string,
+    /** The fields whose values differ from the stored event. */
+    readonly fields: readonly string[],
+  ) {
+    super(
+      `Event ${eventId} is already stored with different ${fields.join(', ')}. ` +
+        'Event ids are idempotency keys: publish a changed event under a new id.',
+    );
+  }
+}
+
+/**
+ * Thrown by a handler to fail its delivery at once, without the remaining attempts of its
+ * retry policy (e.g. the payload can never be processed). The failure is recorded and can
+ * still be re-driven with `retryFailed()`.
+ */
+export class NonRetryableEventError extends EventBusError {}
+
+/** The module or bus was configured wrongly; `option` names the offending option. */
+export class EventBusConfigurationError extends EventBusError {
+  constructor(
+    readonly option: string,
+    message: string,
+  ) {
+    super(`Invalid event bus option "${option}": ${message}`);
+  }
+}
+
+/** A subscription pattern is not valid (see the pattern rules in the README). */
+export class InvalidEventPatternError extends EventBusError {
+  constructor(
+    readonly pattern: string,
+    reason: string,
+  ) {
+    super(`Invalid event pattern "${pattern}": ${reason}`);
+  }
+}
+
+/** The bus was used before `initialize()` or after `close()`. */
+export class EventBusNotReadyError extends EventBusError {}

@@ -1,0 +1,75 @@
+import type { EntityManager } from 'typeorm';
+import type { EventStatus, NewDomainEvent, StoredEvent } from '../events/domain-event.js';
+
+/** Paging and tenant scoping accepted by every query method. */
+export interface EventQueryOptions {
+  /** Only events of this tenant (a UUID). `undefined` means every tenant; anything else non-UUID is rejected. */
+  tenantId?: string;
+  /** Only events with a sequence number greater than this one (gap-safe keyset paging). */
+  afterSequence?: number;
+  /** At most this many events. No default limit on the `get…` methods. */
+  limit?: number;
+}
+
+/** The general filter of `query()` and `stream()`. */
+export interface EventFilter extends EventQueryOptions {
+  type?: string | string[];
+  workflowId?: string;
+  /** `timestamp >= from` (inclusive). */
+  from?: Date;
+  /** `timestamp < to` (exclusive). */
+  to?: Date;
+  status?: EventStatus | EventStatus[];
+}
+
+export interface EventStreamFilter extends EventFilter {
+  /** Rows read per round trip; one batch is held in memory at a time. Default 1000. */
+  batchSize?: number;
+}
+
+/** Where a write happens: pass the caller's `EntityManager` to join its transaction. */
+export interface EventWriteOptions {
+  manager?: EntityManager;
+}
+
+/** One event of an `append`: the stored row, and whether this call inserted it (false: an identical duplicate). */
+export interface AppendedEvent<P = unknown> {
+  event: StoredEvent<P>;
+  inserted: boolean;
+}
+
+/**
+ * The persistent store of domain events; the abstract class is the injection token.
+ * Every read returns events in `sequenceNumber` order.
+ */
+export abstract class EventStore {
+  /** Validates and stores one event (idempotent by id); resolves to the stored event. */
+  abstract save<P = unknown>(event: NewDomainEvent<P>, options?: EventWriteOptions): Promise<StoredEvent<P>>;
+
+  /** Validates and stores a batch all-or-nothing, with one multi-row INSERT; results in input order. */
+  abstract saveAll<P = unknown>(events: NewDomainEvent<P>[], options?: EventWriteOptions): Promise<StoredEvent<P>[]>;
+
+  /** As `saveAll`, and tells which events this call inserted (the bus enqueues only those). */
+  abstract append<P = unknown>(events: NewDomainEvent<P>[], options?: EventWriteOptions): Promise<AppendedEvent<P>[]>;
+
+  /** The event with this id, or `null`. */
+  abstract findById<P = unknown>(id: string): Promise<StoredEvent<P> | null>;
+
+  abstract getEventsByType<P = unknown>(type: string, options?: EventQueryOptions): Promise<StoredEvent<P>[]>;
+
+  abstract getEventsByTenant<P = unknown>(tenantId: string, options?: EventQueryOptions): Promise<StoredEvent<P>[]>;
+
+  /** Events whose `timestamp` is in `[from, to)`. */
+  abstract getEventsByTimeRange<P = unknown>(from: Date, to: Date, options?: EventQueryOptions): Promise<StoredEvent<P>[]>;
+
+  abstract getEventsByWorkflowId<P = unknown>(workflowId: string, options?: EventQueryOptions): Promise<StoredEvent<P>[]>;
+
+  abstract query<P = unknown>(filter?: EventFilter): Promise<StoredEvent<P>[]>;
+
+  /** Every matching event, read in pages by position: memory stays flat however many there are. */
+  abstract stream<P = unknown>(filter?: EventStreamFilter): AsyncIterable<StoredEvent<P>>;
+
+  /** Sets the status (and, when given, the BullMQ job id) of one event. */
+  abstract updateStatus(id: string, status: EventStatus, jobId?: string): Promise<void>;
+}
+

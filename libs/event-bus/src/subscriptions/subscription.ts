@@ -1,0 +1,32 @@
+import type { StoredEvent } from '../events/domain-event.js';
+import type { RetryPolicy } from './retry-policy.js';
+
+/** What a handler is told about the delivery it is running in. */
+export interface EventContext {
+  /** 1 for the first try, 2 for the first retry, … */
+  attempt: number;
+  /** True when the call comes from `replayEvents`. */
+  replay: boolean;
+  /** The handler's stable name (`ClassName.methodName` unless named). */
+  handler: string;
+  /** The BullMQ job this delivery runs in (absent in replays). */
+  jobId?: string;
+}
+
+export type EventHandler<P = unknown> = (event: StoredEvent<P>, context: EventContext) => unknown;
+
+export interface SubscribeOptions {
+  /** Retry policy of this handler; falls back to the bus's `defaultRetry`. */
+  retry?: RetryPolicy;
+  /** Stable handler name: it keys failure records and retry jobs. */
+  name?: string;
+  /** Take part in `replayEvents` (default true). */
+  replay?: boolean;
+}
+
+/** A registered handler; pass it to `unsubscribe`. */
+export interface Subscription {
+  readonly id: string;
+  readonly patterns: readonly string[];
+  readonly handler: string;
+}
