@@ -5,7 +5,10 @@ import type { EventStatus, NewDomainEvent, StoredEvent } from '../events/domain-
 export interface EventQueryOptions {
   /** Only events of this tenant (a UUID). `undefined` means every tenant; anything else non-UUID is rejected. */
   tenantId?: string;
-  /** Only events with a sequence number greater than this one (gap-safe keyset paging). */
+  /**
+   * Only events with a sequence number greater than this one (gap-safe keyset paging; `stream()`
+   * starts after it and then keeps its own position).
+   */
   afterSequence?: number;
   /** At most this many events. No default limit on the `get…` methods. */
   limit?: number;
@@ -25,6 +28,13 @@ export interface EventFilter extends EventQueryOptions {
 export interface EventStreamFilter extends EventFilter {
   /** Rows read per round trip; one batch is held in memory at a time. Default 1000. */
   batchSize?: number;
+  /**
+   * How long the stream waits, with no progress, for events that committed before the call but are
+   * still hidden behind an older running transaction (gap-safe reading never passes one). When it
+   * runs out, the stream ends at the last event it could safely read, with a warning to the store's
+   * logger; nothing is skipped. `0` never waits, `Infinity` waits as long as it takes. Default 30000.
+   */
+  catchUpTimeoutMs?: number;
 }
 
 /** Where a write happens: pass the caller's `EntityManager` to join its transaction. */
@@ -40,7 +50,7 @@ export interface AppendedEvent<P = unknown> {
 
 /**
  * The persistent store of domain events; the abstract class is the injection token.
- * Every read returns events in `sequenceNumber` order.
+ * Every read returns events in `sequenceNumber` order, except `stream()` (see there).
  */
 export abstract class EventStore {
   /** Validates and stores one event (idempotent by id); resolves to the stored event. */
@@ -60,16 +70,35 @@ export abstract class EventStore {
   abstract getEventsByTenant<P = unknown>(tenantId: string, options?: EventQueryOptions): Promise<StoredEvent<P>[]>;
 
   /** Events whose `timestamp` is in `[from, to)`. */
-  abstract getEventsByTimeRange<P = unknown>(from: Date, to: Date, options?: EventQueryOptions): Promise<StoredEvent<P>[]>;
+  abstract getEventsByTimeRange<P = unknown>(
+    from: Date,
+    to: Date,
+    options?: EventQueryOptions,
+  ): Promise<StoredEvent<P>[]>;
 
-  abstract getEventsByWorkflowId<P = unknown>(workflowId: string, options?: EventQueryOptions): Promise<StoredEvent<P>[]>;
+  abstract getEventsByWorkflowId<P = unknown>(
+    workflowId: string,
+    options?: EventQueryOptions,
+  ): Promise<StoredEvent<P>[]>;
 
+  /**
+   * One read. With `afterSequence` or `limit` it is a gap-safe page: it stops before the first event
+   * hidden behind a transaction still running, and never waits for it. A page cannot account for an
+   * event whose transaction has not committed yet, which may hold a lower sequence number than one
+   * returned; use `stream()` for a complete read (and for everything committed before the call).
+   */
   abstract query<P = unknown>(filter?: EventFilter): Promise<StoredEvent<P>[]>;
 
-  /** Every matching event, read in pages by position: memory stays flat however many there are. */
+  /**
+   * Every matching event, read in pages by position: memory stays flat however many there are. It
+   * includes every event committed before the call (waiting, within `catchUpTimeoutMs`, for those
+   * an older running transaction still hides) and never skips one that commits late; later ones
+   * may or may not be included. Events come in the order they became safe to read: `sequenceNumber`
+   * order within a transaction and between transactions that did not overlap; events of concurrent
+   * transactions may come out of `sequenceNumber` order.
+   */
   abstract stream<P = unknown>(filter?: EventStreamFilter): AsyncIterable<StoredEvent<P>>;
 
   /** Sets the status (and, when given, the BullMQ job id) of one event. */
   abstract updateStatus(id: string, status: EventStatus, jobId?: string): Promise<void>;
 }
-

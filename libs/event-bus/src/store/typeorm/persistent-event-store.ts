@@ -1,0 +1,235 @@
+import type { LoggerService } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { EventBusConfigurationError, EventBusError, EventConflictError } from '../../errors.js';
+import type { EventValidationIssue } from '../../errors.js';
+import type { EventStatus, NewDomainEvent, StoredEvent } from '../../events/domain-event.js';
+import { EVENT_STATUSES } from '../../events/domain-event.js';
+import { differingFields } from '../../events/event-equality.js';
+import { DEFAULT_MAX_PAYLOAD_BYTES, prepareEvent, prepareEvents } from '../../events/event-validator.js';
+import type { ValidatedEvent } from '../../events/event-validator.js';
+import { isUuid, normalizeUuid } from '../../events/uuid.js';
+import { deduplicateBatch } from '../batch-deduplication.js';
+import {
+  checkBatchSize,
+  checkDate,
+  checkEventType,
+  checkFilter,
+  checkQueryOptions,
+  checkUuid,
+  checkWorkflowId,
+  throwIfInvalid,
+} from '../event-filter.validation.js';
+import type { CheckedFilter } from '../event-filter.validation.js';
+import { EventStore } from '../event-store.js';
+import type {
+  AppendedEvent,
+  EventFilter,
+  EventQueryOptions,
+  EventStreamFilter,
+  EventWriteOptions,
+} from '../event-store.js';
+import type { EventStoreRepository } from './event-store.repository.js';
+import { DEFAULT_CATCH_UP_TIMEOUT_MS, readGapSafeStream } from './gap-safe-stream.js';
+
+export interface PersistentEventStoreOptions {
+  /** Largest accepted payload (and metadata), as serialized JSON bytes. @default 1048576 (1 MiB) */
+  maxPayloadBytes?: number;
+  /** Receives the warning of a `stream()` that stopped waiting for events hidden behind an old transaction. */
+  logger?: LoggerService;
+}
+
+/**
+ * The `EventStore` on PostgreSQL through TypeORM: validates, writes idempotently by id, and reads
+ * in sequence order (gap-safe whenever the reader pages; `stream()` in the commit-safe order of
+ * gap-safe-visibility.ts). The SQL is in `EventStoreRepository`.
+ */
+export class PersistentEventStore extends EventStore {
+  private readonly maxPayloadBytes: number;
+  private readonly logger: LoggerService | undefined;
+
+  constructor(
+    readonly repository: EventStoreRepository,
+    options: PersistentEventStoreOptions = {},
+  ) {
+    super();
+    const { maxPayloadBytes = DEFAULT_MAX_PAYLOAD_BYTES } = options;
+    if (!Number.isSafeInteger(maxPayloadBytes) || maxPayloadBytes <= 0) {
+      throw new EventBusConfigurationError(
+        'maxPayloadBytes',
+        `must be a positive integer, got ${String(maxPayloadBytes)}`,
+      );
+    }
+    this.maxPayloadBytes = maxPayloadBytes;
+    this.logger = options.logger;
+  }
+
+  async save<P = unknown>(event: NewDomainEvent<P>, options?: EventWriteOptions): Promise<StoredEvent<P>> {
+    // Validated alone, so an error does not speak of a batch.
+    const [appended] = await this.write([prepareEvent(event, { maxPayloadBytes: this.maxPayloadBytes })], options);
+    return appended.event;
+  }
+
+  async saveAll<P = unknown>(events: NewDomainEvent<P>[], options?: EventWriteOptions): Promise<StoredEvent<P>[]> {
+    const appended = await this.append(events, options);
+    return appended.map(({ event }) => event);
+  }
+
+  /**
+   * Validates the whole batch before any SQL, then inserts it with one statement inside a
+   * transaction (a savepoint in the caller's), so a conflicting duplicate undoes the batch.
+   */
+  async append<P = unknown>(events: NewDomainEvent<P>[], options?: EventWriteOptions): Promise<AppendedEvent<P>[]> {
+    return this.write(prepareEvents(events, { maxPayloadBytes: this.maxPayloadBytes }), options);
+  }
+
+  private async write<P>(prepared: ValidatedEvent<P>[], options?: EventWriteOptions): Promise<AppendedEvent<P>[]> {
+    if (prepared.length === 0) return [];
+    const { unique, firstOccurrence } = deduplicateBatch(prepared);
+
+    // A single new event outside a caller's transaction needs none of its own: the one INSERT is
+    // atomic, and on a conflict it wrote nothing there is to undo. This saves two round trips per publish.
+    const atomic = unique.length === 1 && !options?.manager;
+    const run = <T>(work: (manager: EntityManager) => Promise<T>): Promise<T> =>
+      atomic ? work(this.repository.dataSource.manager) : this.repository.transaction(options?.manager, work);
+
+    return run(async (manager) => {
+      const inserted = new Map((await this.repository.insert(unique, manager)).map((event) => [event.id, event]));
+      const skipped = unique.filter(({ event }) => !inserted.has(event.id));
+      // Rows not returned were stored before: fetch the originals in one query and compare.
+      const originals = new Map(
+        (
+          await this.repository.findByIds(
+            skipped.map(({ event }) => event.id),
+            manager,
+          )
+        ).map((event) => [event.id, event]),
+      );
+      for (const candidate of skipped) {
+        const original = originals.get(candidate.event.id);
+        if (!original) {
+          // Only possible under REPEATABLE READ or stricter: the original committed after this transaction's snapshot.
+          throw new EventBusError(
+            `Event ${candidate.event.id} was stored concurrently by a transaction this one cannot see; retry the write`,
+          );
+        }
+        const fields = differingFields(original, candidate);
+        if (fields.length > 0) throw new EventConflictError(candidate.event.id, fields);
+      }
+      return prepared.map(({ event }, index) => {
+        const stored = inserted.get(event.id) ?? originals.get(event.id);
+        return {
+          event: stored as StoredEvent<P>,
+          inserted: inserted.has(event.id) && firstOccurrence[index],
+        };
+      });
+    });
+  }
+
+  /** An unknown id, and a string that is not a UUID (which no event can have), both resolve `null`. */
+  async findById<P = unknown>(id: string): Promise<StoredEvent<P> | null> {
+    if (!isUuid(id)) return null;
+    return (await this.repository.findById(normalizeUuid(id))) as StoredEvent<P> | null;
+  }
+
+  async getEventsByType<P = unknown>(type: string, options?: EventQueryOptions): Promise<StoredEvent<P>[]> {
+    const issues: EventValidationIssue[] = [];
+    checkEventType('type', type, issues);
+    const filter = checkQueryOptions(options, issues);
+    throwIfInvalid(issues);
+    return this.find({ ...filter, types: [type] });
+  }
+
+  async getEventsByTenant<P = unknown>(tenantId: string, options?: EventQueryOptions): Promise<StoredEvent<P>[]> {
+    const issues: EventValidationIssue[] = [];
+    const tenant = checkUuid('tenantId', tenantId, issues);
+    const filter = checkQueryOptions(options, issues);
+    throwIfInvalid(issues);
+    // A different tenant in the options as well: no event belongs to both.
+    if (filter.tenantId !== undefined && filter.tenantId !== tenant) return [];
+    return this.find({ ...filter, tenantId: tenant });
+  }
+
+  async getEventsByTimeRange<P = unknown>(
+    from: Date,
+    to: Date,
+    options?: EventQueryOptions,
+  ): Promise<StoredEvent<P>[]> {
+    const issues: EventValidationIssue[] = [];
+    checkDate('from', from, issues);
+    checkDate('to', to, issues);
+    if (issues.length === 0 && to.getTime() < from.getTime()) {
+      issues.push({ field: 'to', message: `must not be before from (${from.toISOString()}), got ${to.toISOString()}` });
+    }
+    const filter = checkQueryOptions(options, issues);
+    throwIfInvalid(issues);
+    return this.find({ ...filter, from, to });
+  }
+
+  async getEventsByWorkflowId<P = unknown>(workflowId: string, options?: EventQueryOptions): Promise<StoredEvent<P>[]> {
+    const issues: EventValidationIssue[] = [];
+    checkWorkflowId('workflowId', workflowId, issues);
+    const filter = checkQueryOptions(options, issues);
+    throwIfInvalid(issues);
+    return this.find({ ...filter, workflowId });
+  }
+
+  async query<P = unknown>(filter?: EventFilter): Promise<StoredEvent<P>[]> {
+    const issues: EventValidationIssue[] = [];
+    const checked = checkFilter(filter, issues);
+    throwIfInvalid(issues);
+    return this.find(checked);
+  }
+
+  /**
+   * Validates at once (so a bad filter throws here, not at the first `next()`), then reads page
+   * by page in `(transaction_id, sequence_number)` order below the horizon, one page held at a
+   * time, until it has every event committed before the call (see gap-safe-stream.ts).
+   */
+  stream<P = unknown>(filter?: EventStreamFilter): AsyncIterable<StoredEvent<P>> {
+    const issues: EventValidationIssue[] = [];
+    const checked = checkFilter(filter, issues);
+    const batchSize = checkBatchSize(filter, issues);
+    const catchUpTimeoutMs = checkCatchUpTimeout(filter, issues);
+    throwIfInvalid(issues);
+    return readGapSafeStream(this.repository, checked, {
+      batchSize,
+      catchUpTimeoutMs,
+      logger: this.logger,
+    }) as AsyncIterable<StoredEvent<P>>;
+  }
+
+  async updateStatus(id: string, status: EventStatus, jobId?: string): Promise<void> {
+    const issues: EventValidationIssue[] = [];
+    const eventId = checkUuid('id', id, issues);
+    if (!EVENT_STATUSES.includes(status)) {
+      issues.push({ field: 'status', message: `must be one of ${EVENT_STATUSES.join(', ')}` });
+    }
+    if (jobId !== undefined && (typeof jobId !== 'string' || jobId === '')) {
+      issues.push({ field: 'jobId', message: 'must be a non-empty string' });
+    }
+    throwIfInvalid(issues);
+    await this.repository.updateStatus(eventId!, status, jobId);
+  }
+
+  /**
+   * Paging readers (a limit or a position) get one gap-safe page in sequence order, without waiting:
+   * it stops before the first event an older transaction still hides, and a later page brings it
+   * (what a sequence cursor cannot cover: gap-safe-visibility.ts). A plain read sees every committed event.
+   */
+  private async find<P>(filter: CheckedFilter): Promise<StoredEvent<P>[]> {
+    const gapSafe = filter.afterSequence !== undefined || filter.limit !== undefined;
+    return (await this.repository.find(filter, gapSafe)) as StoredEvent<P>[];
+  }
+}
+
+/** Milliseconds, 0 (never wait) to `Infinity` (wait as long as it takes). */
+function checkCatchUpTimeout(filter: EventStreamFilter | undefined, issues: EventValidationIssue[]): number {
+  const value: unknown = filter?.catchUpTimeoutMs;
+  if (value === undefined) return DEFAULT_CATCH_UP_TIMEOUT_MS;
+  if (typeof value === 'number' && value >= 0) return value;
+  issues.push({
+    field: 'catchUpTimeoutMs',
+    message: `must be a non-negative number of milliseconds, got ${typeof value === 'number' ? value : typeof value}`,
+  });
+  return DEFAULT_CATCH_UP_TIMEOUT_MS;
+}

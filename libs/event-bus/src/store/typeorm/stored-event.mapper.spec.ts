@@ -1,0 +1,74 @@
+import { describe, expect, it } from '@jest/globals';
+import { storedEventColumns, toStoredEvent, type EventStoreRow } from './stored-event.mapper.js';
+
+const row = (overrides: Partial<EventStoreRow> = {}): EventStoreRow => ({
+  id: 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa',
+  event_type: 'a.b',
+  tenant_id: '11111111-1111-4111-8111-111111111111',
+  payload: { x: 1 },
+  timestamp: new Date('2025-01-01T00:00:00.000Z'),
+  created_at: new Date('2025-01-01T00:00:01.500Z'),
+  sequence_number: '42',
+  job_id: null,
+  workflow_id: null,
+  status: 'pending',
+  metadata: null,
+  ...overrides,
+});
+
+describe('toStoredEvent', () => {
+  it('maps a row without metadata or job id', () => {
+    expect(toStoredEvent(row())).toEqual({
+      id: 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa',
+      type: 'a.b',
+      tenantId: '11111111-1111-4111-8111-111111111111',
+      timestamp: '2025-01-01T00:00:00.000Z',
+      payload: { x: 1 },
+      sequenceNumber: 42,
+      status: 'pending',
+      createdAt: '2025-01-01T00:00:01.500Z',
+    });
+    expect(toStoredEvent(row())).not.toHaveProperty('metadata');
+  });
+
+  it('shows the job id inside metadata', () => {
+    expect(toStoredEvent(row({ job_id: 'j1' })).metadata).toEqual({ jobId: 'j1' });
+    expect(toStoredEvent(row({ job_id: 'j1', metadata: { workflowId: 'w' } })).metadata).toEqual({
+      workflowId: 'w',
+      jobId: 'j1',
+    });
+    expect(toStoredEvent(row({ metadata: { workflowId: 'w' } })).metadata).toEqual({ workflowId: 'w' });
+  });
+
+  it('accepts numbers and strings for bigint and timestamps', () => {
+    const event = toStoredEvent(
+      row({ sequence_number: 7, timestamp: '2025-01-01T01:00:00+01:00', created_at: '2025-01-01T00:00:00Z' }),
+    );
+    expect(event).toMatchObject({
+      sequenceNumber: 7,
+      timestamp: '2025-01-01T00:00:00.000Z',
+      createdAt: '2025-01-01T00:00:00.000Z',
+    });
+  });
+
+  it('reads a NULL status as the column default, processed', () => {
+    expect(toStoredEvent(row({ status: null })).status).toBe('processed');
+  });
+
+  it('refuses a sequence number past the safe integers instead of rounding it', () => {
+    expect(() => toStoredEvent(row({ sequence_number: '9007199254740993' }))).toThrow(RangeError);
+  });
+});
+
+describe('storedEventColumns', () => {
+  it('lists the columns, qualified when asked', () => {
+    expect(storedEventColumns()).toBe(
+      'id, event_type, tenant_id, payload, timestamp, created_at, sequence_number, job_id, workflow_id, status, metadata',
+    );
+    expect(
+      storedEventColumns('e')
+        .split(', ')
+        .every((column) => column.startsWith('e.')),
+    ).toBe(true);
+  });
+});

@@ -1,0 +1,61 @@
+import type { EventMetadata, EventStatus, StoredEvent } from '../../events/domain-event.js';
+
+/** A row of `event_store` as `pg` returns it (BIGINT as a string, timestamptz as a Date, jsonb parsed). */
+export interface EventStoreRow {
+  id: string;
+  event_type: string;
+  tenant_id: string;
+  payload: unknown;
+  timestamp: Date | string;
+  created_at: Date | string;
+  sequence_number: string | number;
+  job_id: string | null;
+  workflow_id: string | null;
+  status: string | null;
+  metadata: Record<string, unknown> | null;
+}
+
+const COLUMNS = [
+  'id',
+  'event_type',
+  'tenant_id',
+  'payload',
+  'timestamp',
+  'created_at',
+  'sequence_number',
+  'job_id',
+  'workflow_id',
+  'status',
+  'metadata',
+] as const;
+
+/** The column list `toStoredEvent` needs, optionally qualified: `SELECT ${storedEventColumns('e')} FROM event_store e`. */
+export function storedEventColumns(alias?: string): string {
+  return alias ? COLUMNS.map((column) => `${alias}.${column}`).join(', ') : COLUMNS.join(', ');
+}
+
+/** A raw row → the `StoredEvent` of the public API. */
+export function toStoredEvent<P = unknown>(row: EventStoreRow): StoredEvent<P> {
+  const sequenceNumber = Number(row.sequence_number);
+  if (!Number.isSafeInteger(sequenceNumber)) {
+    throw new RangeError(`sequence_number ${String(row.sequence_number)} of event ${row.id} is not a safe integer`);
+  }
+  const event: StoredEvent<P> = {
+    id: row.id,
+    type: row.event_type,
+    timestamp: new Date(row.timestamp).toISOString(),
+    tenantId: row.tenant_id,
+    payload: row.payload as P,
+    sequenceNumber,
+    // The original schema defaults status to 'processed' and allows NULL; the library always writes one.
+    status: (row.status ?? 'processed') as EventStatus,
+    createdAt: new Date(row.created_at).toISOString(),
+  };
+  // metadata.jobId lives in its own column (the bus sets it after the insert); the API shows it in metadata.
+  if (row.metadata || row.job_id !== null) {
+    const metadata: EventMetadata = { ...row.metadata };
+    if (row.job_id !== null) metadata.jobId = row.job_id;
+    event.metadata = metadata;
+  }
+  return event;
+}

@@ -1,0 +1,40 @@
+/**
+ * `npm run migration:run`: applies the library's migrations to `DATABASE_URL`
+ * (default postgres://postgres@127.0.0.1:5432/test) and says what ran.
+ */
+import { DataSource } from 'typeorm';
+import { migrations } from '../migrations/index.js';
+
+const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
+
+/** The URL without its password, for logs. */
+function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparsable DATABASE_URL)';
+  }
+}
+
+async function main(): Promise<void> {
+  const url = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
+  // No entities: migrations carry their own SQL. TypeORM keeps its record in the `migrations` table.
+  const dataSource = new DataSource({ type: 'postgres', url, migrations, installExtensions: false });
+  console.log(`Applying migrations to ${redact(url)}`);
+  await dataSource.initialize();
+  try {
+    // One transaction: either every pending migration is applied, or none.
+    const applied = await dataSource.runMigrations({ transaction: 'all' });
+    if (applied.length === 0) console.log('Nothing to do: every migration is already applied.');
+    for (const migration of applied) console.log(`Applied ${migration.name}`);
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error('Migration failed:', error instanceof Error ? error.message : error);
+  process.exitCode = 1;
+});
