@@ -1,0 +1,105 @@
+import type { LoggerService } from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import type { EventStore } from './store/event-store.js';
+import type { RetryPolicy } from './subscriptions/retry-policy.js';
+import type { SubscriptionManager } from './subscriptions/subscription-manager.js';
+
+/** Where BullMQ keeps its queue when `backend` is `'redis'`: a URL, or the seed's host/port/password shape. */
+export interface RedisConnectionOptions {
+  /** `redis://[:password@]host[:port][/db]` or `rediss://…`; takes precedence over the fields below. */
+  url?: string;
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** @default 6379 */
+  port?: number;
+  username?: string;
+  password?: string;
+  /** @default 0 */
+  db?: number;
+  /** TLS options for ioredis, or `true` for defaults. */
+  tls?: boolean | Record<string, unknown>;
+}
+
+/** Where BullMQ keeps its queue when `backend` is `'postgres'`. */
+export interface PostgresQueueConnectionOptions {
+  /** @default the event store's own database */
+  connectionString?: string;
+  /** Schema of BullMQ's tables. @default 'bullmq' */
+  schema?: string;
+}
+
+/** The relay (outbox) that enqueues stored events whose enqueue did not happen yet. */
+export interface RelayOptions {
+  /** @default true */
+  enabled?: boolean;
+  /** Period of the sweep for rows nobody announced, in ms. @default 1000 */
+  intervalMs?: number;
+  /** Rows claimed per round. @default 500 */
+  batchSize?: number;
+  /** Age a row must reach before a sweep takes it, so in-flight publishes are not enqueued twice, in ms. @default 2000 */
+  graceMs?: number;
+  /** How often to look for jobs the queue lost (e.g. a Redis restart without persistence), in ms. @default 30000 */
+  lostJobCheckIntervalMs?: number;
+}
+
+/** Options shared by `EventBusModule.forRoot()` and `new BullMQEventBus()`. */
+export interface EventBusCoreOptions {
+  /** Redis connection for BullMQ (`backend: 'redis'`). @default { host: '127.0.0.1', port: 6379 } */
+  connection?: RedisConnectionOptions | string;
+  /** @default 'workflow-events' */
+  queueName?: string;
+  /** BullMQ key prefix; use braces (`{workflow-events}`) on Redis Cluster. @default 'bull' */
+  prefix?: string;
+  /** Jobs one worker process runs at once. @default 10 */
+  concurrency?: number;
+  /** Retry policy of handlers that declare none. @default 3 attempts, exponential from 1 s */
+  defaultRetry?: RetryPolicy;
+  /** Consume events in this process. `false` makes a publish-only process. @default true */
+  worker?: boolean;
+  /** Queue backend. @default 'redis' */
+  backend?: 'redis' | 'postgres';
+  /** Connection of the PostgreSQL queue backend (`backend: 'postgres'`). */
+  postgres?: PostgresQueueConnectionOptions;
+  /** Largest accepted payload, as serialized JSON bytes. @default 1048576 (1 MiB) */
+  maxPayloadBytes?: number;
+  /** BullMQ worker settings passed through (lockDuration, stalledInterval, maxStalledCount, …). */
+  workerOptions?: EventBusWorkerOptions;
+  /** How long `publish` waits for the queue before leaving the event to the relay, in ms. @default 2000 */
+  enqueueTimeoutMs?: number;
+  relay?: RelayOptions | boolean;
+  logger?: LoggerService;
+}
+
+/** Options of `new BullMQEventBus(options)`: the shared options plus the parts it is built from. */
+export interface EventBusOptions extends EventBusCoreOptions {
+  /** Where events are stored; a `PersistentEventStore`, whose DataSource the bus shares. */
+  eventStore: EventStore;
+  /** The handler registry. @default a new, empty one */
+  subscriptions?: SubscriptionManager;
+  /**
+   * The event queue, when something else created it (the Nest module passes the one `@nestjs/bullmq`
+   * made). The bus uses it and never closes it; without it the bus creates and owns its queue.
+   */
+  queue?: Queue;
+}
+
+/** The BullMQ worker settings a user may tune. */
+export interface EventBusWorkerOptions {
+  /** @default 30000 */
+  lockDuration?: number;
+  /** A crashed worker's jobs are taken up again within this interval. @default 30000 */
+  stalledInterval?: number;
+  /** @default 5 */
+  maxStalledCount?: number;
+  [setting: string]: unknown;
+}
+
+export const EVENT_BUS_DEFAULTS = Object.freeze({
+  queueName: 'workflow-events',
+  prefix: 'bull',
+  concurrency: 10,
+  worker: true,
+  backend: 'redis' as const,
+  maxPayloadBytes: 1024 * 1024,
+  enqueueTimeoutMs: 2000,
+});
