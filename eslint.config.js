@@ -9,7 +9,7 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.js', '.ci/*.js'] },
+        projectService: { allowDefaultProject: ['*.js', 'test/support/ts-loader/*.mjs'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -29,6 +29,6 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-member-access': 'off',
     },
   },
-  { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
+  { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
   prettier,
 );

@@ -4,4 +4,43 @@ export * from './events/domain-event.js';
 export * from './store/event-store.js';
 export * from './subscriptions/retry-policy.js';
 export * from './subscriptions/subscription.js';
+export { computeBackoffDelay, validateRetryPolicy, MAX_BACKOFF_DELAY_MS } from './subscriptions/backoff.js';
+export {
+  compileEventPattern,
+  matchesEventPattern,
+  validateEventPattern,
+  type EventPatternMatcher,
+} from './subscriptions/event-pattern.js';
+export {
+  SubscriptionManager,
+  type AddHandlerOptions,
+  type HandlerSource,
+  type RegisteredHandler,
+} from './subscriptions/subscription-manager.js';
+export { OnEvent, type OnEventOptions } from './decorators/on-event.decorator.js';
+export { EventBusModule } from './event-bus.module.js';
+export type { EventBusModuleExtras, EventBusModuleOptions } from './event-bus.module-definition.js';
+export { EVENT_BUS_MODULE_OPTIONS, EVENT_BUS_QUEUE } from './event-bus.constants.js';
+export { EVENT_BUS_DEFAULTS } from './event-bus.options.js';
+export type {
+  EventBusCoreOptions,
+  EventBusWorkerOptions,
+  PostgresQueueConnectionOptions,
+  RedisConnectionOptions,
+  RelayOptions,
+} from './event-bus.options.js';
+export { validateEventBusOptions } from './event-bus.options.validation.js';
 export * from './event-bus.js';
+export { validateEvent } from './events/event-validator.js';
+export type { EventValidationOptions } from './events/event-validator.js';
+export { isValidEventType } from './events/event-type.js';
+export { EventStoreEntity, eventBusEntities } from './store/typeorm/event-store.entity.js';
+export {
+  HandlerDeliveryEntity,
+  type HandlerDeliveryStatus,
+} from './transport/bullmq/delivery/handler-delivery.entity.js';
+export { EventStoreRepository } from './store/typeorm/event-store.repository.js';
+export { PersistentEventStore } from './store/typeorm/persistent-event-store.js';
+export type { PersistentEventStoreOptions } from './store/typeorm/persistent-event-store.js';
+export { BullMQEventBus } from './transport/bullmq/bullmq-event-bus.js';
+export type { EventBusOptions } from './event-bus.options.js';

@@ -1,0 +1,182 @@
+/**
+ * What a started bus runs: the queue, the publisher, the relay and lost-job recovery, the worker.
+ * Built in `start` (which undoes what it built if a later step fails) and torn down in `close`, in
+ * the order that loses nothing: stop enqueueing from the outbox, drain the worker, finish the
+ * publishes in flight, then close the queue — only if the bus created it.
+ */
+import type { LoggerService } from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import type { DataSource } from 'typeorm';
+import type { EventBusOptions } from '../../event-bus.options.js';
+import type { EventStore } from '../../store/event-store.js';
+import type { SubscriptionManager } from '../../subscriptions/subscription-manager.js';
+import { OutboxRelay } from '../outbox/outbox-relay.js';
+import { withDeadline } from '../with-deadline.js';
+import type { BusSettings } from './bus-settings.js';
+import { EventDeliveryWorker } from './delivery/event-delivery-worker.js';
+import { FailedDeliveries } from './delivery/failed-deliveries.js';
+import { EventEnqueuer } from './event-enqueuer.js';
+import { EventPublisher } from './event-publisher.js';
+import { LostJobRecovery } from './lost-job-recovery.js';
+import { warnUnlessNoEviction } from './queue-backend.js';
+import type { QueueBackend } from './queue-backend.js';
+
+export interface BusRuntimeDeps {
+  options: EventBusOptions;
+  backend: QueueBackend;
+  settings: BusSettings;
+  eventStore: EventStore;
+  dataSource: DataSource;
+  subscriptions: SubscriptionManager;
+  logger: LoggerService;
+}
+
+/** How long start-up waits for the PostgreSQL queue backend (it creates its schema on first use). */
+const POSTGRES_QUEUE_READY_TIMEOUT_MS = 30_000;
+
+export class BusRuntime {
+  readonly publisher: EventPublisher;
+  readonly failedDeliveries: FailedDeliveries;
+  private relay?: OutboxRelay;
+  private lostJobs?: LostJobRecovery;
+  private worker?: EventDeliveryWorker;
+  private queueFailing = false;
+  private closed = false;
+  private readonly onQueueError = (error: Error): void => {
+    // After close, a connection of the closed queue may still report its end (e.g. the database
+    // terminating it): swallowed here, since a queue emitting 'error' with no listener prints it.
+    if (this.queueFailing || this.closed) return;
+    this.queueFailing = true;
+    this.deps.logger.error(`Event queue "${this.queue.name}" connection error: ${error.message}`);
+  };
+  private readonly onQueueReady = (): void => {
+    this.queueFailing = false;
+  };
+
+  private constructor(
+    private readonly deps: BusRuntimeDeps,
+    private readonly queue: Queue,
+    private readonly ownsQueue: boolean,
+    private readonly enqueuer: EventEnqueuer,
+  ) {
+    const { eventStore, dataSource, subscriptions, settings, logger } = deps;
+    queue.on('error', this.onQueueError);
+    queue.getBackend().on('ready', this.onQueueReady);
+    this.publisher = new EventPublisher(eventStore, enqueuer, dataSource, logger);
+    this.failedDeliveries = new FailedDeliveries({
+      dataSource,
+      queue,
+      subscriptions,
+      defaultRetry: settings.defaultRetry,
+    });
+  }
+
+  /** Whether this process consumes the queue. */
+  get consuming(): boolean {
+    return this.worker !== undefined;
+  }
+
+  static async start(deps: BusRuntimeDeps): Promise<BusRuntime> {
+    const { backend, settings } = deps;
+    const queue = deps.options.queue ?? backend.createQueue(settings.queueName);
+    const runtime = new BusRuntime(
+      deps,
+      queue,
+      deps.options.queue === undefined,
+      new EventEnqueuer(queue, settings.enqueueTimeoutMs),
+    );
+    try {
+      await runtime.startParts();
+    } catch (error) {
+      await runtime.close().catch(() => undefined);
+      throw error;
+    }
+    return runtime;
+  }
+
+  private async startParts(): Promise<void> {
+    const { backend, settings, dataSource, subscriptions, logger } = this.deps;
+    await this.waitForQueue();
+    if (backend.kind === 'redis') await warnUnlessNoEviction(this.queue, logger, settings.enqueueTimeoutMs);
+
+    if (settings.relay) {
+      this.relay = new OutboxRelay(dataSource, this.enqueuer, settings.relay, logger);
+      await this.relay.start();
+      this.lostJobs = new LostJobRecovery({
+        queue: this.queue,
+        dataSource,
+        enqueuer: this.enqueuer,
+        logger,
+        intervalMs: settings.relay.lostJobCheckIntervalMs,
+        batchSize: settings.relay.batchSize,
+        timeoutMs: settings.enqueueTimeoutMs,
+        subscriptions,
+        defaultRetry: settings.defaultRetry,
+      });
+      this.lostJobs.start();
+    }
+
+    if (settings.worker) {
+      this.worker = new EventDeliveryWorker({
+        queueName: this.queue.name,
+        prefix: backend.kind === 'redis' ? (this.queue.opts.prefix ?? backend.prefix) : undefined,
+        connection: backend.workerConnection,
+        WorkerClass: backend.WorkerClass,
+        queue: this.queue,
+        subscriptions,
+        defaultRetry: settings.defaultRetry,
+        concurrency: settings.concurrency,
+        workerOptions: this.deps.options.workerOptions,
+        dataSource,
+        logger,
+      });
+      await this.worker.start();
+    }
+    logger.log(
+      `Event bus started: queue "${this.queue.name}" on ${backend.kind === 'redis' ? 'Redis' : "BullMQ's PostgreSQL backend"}, ` +
+        `${this.worker ? `consuming with concurrency ${settings.concurrency}` : 'publish-only (worker: false)'}, ` +
+        `relay ${settings.relay ? 'on' : 'off'}.`,
+    );
+  }
+
+  /**
+   * Waits, boundedly, for the queue to answer, so the first publish can enqueue at once. A queue that
+   * does not answer is no reason to refuse start-up: events are stored and the relay enqueues them.
+   */
+  private async waitForQueue(): Promise<void> {
+    const { backend, settings, logger } = this.deps;
+    const timeoutMs = backend.kind === 'postgres' ? POSTGRES_QUEUE_READY_TIMEOUT_MS : settings.enqueueTimeoutMs;
+    try {
+      await withDeadline(this.queue.waitUntilReady(), timeoutMs, `The event queue "${this.queue.name}"`);
+    } catch (error) {
+      logger.warn(
+        `${(error as Error).message}. Publishing stores events meanwhile; the outbox relay enqueues them once it answers.`,
+      );
+    }
+  }
+
+  /** Idempotent only through the bus (which calls it once); each step runs even if an earlier one failed. */
+  async close(): Promise<void> {
+    const errors: unknown[] = [];
+    const step = async (work: (() => Promise<void>) | undefined): Promise<void> => {
+      try {
+        await work?.();
+      } catch (error) {
+        errors.push(error);
+      }
+    };
+    await step(this.relay && (() => this.relay!.stop()));
+    await step(this.lostJobs && (() => this.lostJobs!.stop()));
+    await step(this.worker && (() => this.worker!.close()));
+    await step(() => this.publisher.drain());
+    if (this.ownsQueue) await step(() => this.queue.close());
+    this.closed = true;
+    if (!this.ownsQueue) {
+      // A queue someone else owns is theirs again; a closed queue of our own keeps the silent listener.
+      this.queue.off('error', this.onQueueError);
+      this.queue.getBackend().removeListener('ready', this.onQueueReady);
+    }
+    if (errors.length === 1) throw errors[0];
+    if (errors.length > 1) throw new AggregateError(errors, 'Closing the event bus failed in several steps');
+  }
+}

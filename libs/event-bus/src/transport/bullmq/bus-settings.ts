@@ -1,0 +1,37 @@
+import type { RelayOptions } from '../../event-bus.options.js';
+import type { RetryPolicy } from '../../subscriptions/retry-policy.js';
+import { DEFAULT_RELAY_SETTINGS } from '../outbox/outbox-relay.js';
+import type { OutboxRelaySettings } from '../outbox/outbox-relay.js';
+
+/** The bus's options with their defaults applied, as its parts use them. */
+export interface BusSettings {
+  queueName: string;
+  concurrency: number;
+  defaultRetry: RetryPolicy;
+  /** Consume the queue in this process. */
+  worker: boolean;
+  enqueueTimeoutMs: number;
+  /** Undefined when the relay is turned off. */
+  relay: RelaySettings | undefined;
+}
+
+export interface RelaySettings extends OutboxRelaySettings {
+  /** Period of the check for jobs the queue lost, in ms. */
+  lostJobCheckIntervalMs: number;
+}
+
+export const DEFAULT_LOST_JOB_CHECK_INTERVAL_MS = 30_000;
+
+/** `relay: false` (or `{ enabled: false }`) turns it off; `true` or nothing means the defaults. */
+export function resolveRelaySettings(option: RelayOptions | boolean | undefined): RelaySettings | undefined {
+  if (option === false) return undefined;
+  const given: RelayOptions = option === true || option === undefined ? {} : option;
+  if (given.enabled === false) return undefined;
+  return {
+    intervalMs: given.intervalMs ?? DEFAULT_RELAY_SETTINGS.intervalMs,
+    batchSize: given.batchSize ?? DEFAULT_RELAY_SETTINGS.batchSize,
+    graceMs: given.graceMs ?? DEFAULT_RELAY_SETTINGS.graceMs,
+    listen: DEFAULT_RELAY_SETTINGS.listen,
+    lostJobCheckIntervalMs: given.lostJobCheckIntervalMs ?? DEFAULT_LOST_JOB_CHECK_INTERVAL_MS,
+  };
+}

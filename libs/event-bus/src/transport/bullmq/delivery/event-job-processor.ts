@@ -1,0 +1,144 @@
+import type { LoggerService } from '@nestjs/common';
+import type { StoredEvent } from '../../../events/domain-event.js';
+import type { RetryPolicy } from '../../../subscriptions/retry-policy.js';
+import type { RegisteredHandler, SubscriptionManager } from '../../../subscriptions/subscription-manager.js';
+import type { EventJobData } from '../event-jobs.js';
+import type { DeliveryRecord, DeliveryRecordWrite, HandlerDeliveryRepository } from './handler-delivery.repository.js';
+import { handlerJob, retryDelay, type HandlerJobQueue } from './handler-jobs.js';
+import { describeError, eventForHandlers, runHandler, type HandlerOutcome } from './handler-runner.js';
+import type { StatusWriter } from './status-writer.js';
+
+export interface EventJobProcessorDeps {
+  queue: HandlerJobQueue;
+  subscriptions: SubscriptionManager;
+  defaultRetry: RetryPolicy;
+  records: HandlerDeliveryRepository;
+  statuses: StatusWriter;
+  logger: LoggerService;
+}
+
+/**
+ * The processor of `EVENT_JOB`: runs every matching handler once, concurrently. All succeeded →
+ * `processed` (one batched UPDATE). A handler that threw is split off into a `HANDLER_JOB` of its own
+ * that carries its remaining attempts; the siblings that succeeded are recorded and never run again.
+ *
+ * A job for an event that is no longer `pending` is a re-delivery (a crashed worker's stalled job,
+ * or the relay re-adding a job the queue lost): handlers that already have a record are skipped,
+ * and the handler jobs of `retrying` records are added again (a no-op while they still exist).
+ */
+export class EventJobProcessor {
+  constructor(private readonly deps: EventJobProcessorDeps) {}
+
+  async process(data: EventJobData, jobId: string): Promise<void> {
+    const event = eventForHandlers(data.event);
+    const handlers = this.deps.subscriptions.handlersFor(event.type);
+    const firstDelivery = await this.deps.statuses.markProcessing(event.id);
+    let previous: DeliveryRecord[] = [];
+    if (!firstDelivery) {
+      const state = await this.deps.records.eventState(event.id);
+      if (!state) {
+        this.deps.logger.warn(`Event ${event.id} (${event.type}) is not in the event store; its job is dropped`);
+        return;
+      }
+      // Finished events were completely handled and their status committed: nothing left to do.
+      if (state.status === 'processed' || state.status === 'failed') return;
+      previous = state.records;
+    }
+
+    const done = new Set(previous.map((record) => record.handler));
+    const toRun = handlers.filter((handler) => !done.has(handler.name));
+    const outcomes = await Promise.all(
+      toRun.map((handler) => runHandler(handler, event, { attempt: 1, replay: false, handler: handler.name, jobId })),
+    );
+
+    if (previous.length === 0 && outcomes.every((outcome) => outcome.ok)) {
+      await this.deps.statuses.markProcessed(event.id);
+      return;
+    }
+    await this.splitOff(event, toRun, outcomes, previous);
+    await this.deps.records.finalizeEvent(event.id);
+  }
+
+  /** Records every handler's outcome, then adds the handler jobs of those still to be retried. */
+  private async splitOff(
+    event: StoredEvent,
+    ran: readonly RegisteredHandler[],
+    outcomes: readonly HandlerOutcome[],
+    previous: readonly DeliveryRecord[],
+  ): Promise<void> {
+    const writes: DeliveryRecordWrite[] = [];
+    const jobs: Array<ReturnType<typeof handlerJob>> = [];
+    outcomes.forEach((outcome, index) => {
+      const handler = ran[index];
+      if (outcome.ok) {
+        writes.push({
+          eventId: event.id,
+          handler: handler.name,
+          status: 'succeeded',
+          attempts: 1,
+          lastError: null,
+          jobId: null,
+        });
+        return;
+      }
+      const policy = handler.retry ?? this.deps.defaultRetry;
+      const retry = outcome.retryable && policy.maxAttempts > 1;
+      this.deps.logger.warn(
+        `Handler ${handler.name} failed on event ${event.id} (${event.type}), attempt 1 of ${policy.maxAttempts}: ` +
+          `${describeError(outcome.error)}${retry ? '' : ' — not retried'}`,
+      );
+      if (!retry) {
+        const lastError = describeError(outcome.error);
+        writes.push({
+          eventId: event.id,
+          handler: handler.name,
+          status: 'failed',
+          attempts: 1,
+          lastError,
+          jobId: null,
+        });
+        return;
+      }
+      const job = handlerJob({
+        event,
+        handler: handler.name,
+        attemptsBefore: 1,
+        run: 0,
+        policy,
+        delay: retryDelay(policy, 1, outcome.error, (failure) => {
+          this.deps.logger.error(
+            `The backoff function of ${handler.name} threw; the default was used: ${String(failure)}`,
+          );
+        }),
+      });
+      jobs.push(job);
+      writes.push({
+        eventId: event.id,
+        handler: handler.name,
+        status: 'retrying',
+        attempts: 1,
+        lastError: describeError(outcome.error),
+        jobId: job.opts.jobId ?? null,
+      });
+    });
+    for (const record of previous) {
+      if (record.status === 'retrying') jobs.push(this.resumeJob(event, record));
+    }
+    // The record comes first: a handler job may run as soon as it is added, and it updates its record.
+    await this.deps.records.insertMissing(writes);
+    if (jobs.length > 0) await this.deps.queue.addBulk(jobs);
+  }
+
+  /** A `retrying` record's job again, with the attempts it has left: a no-op if the job still exists. */
+  private resumeJob(event: StoredEvent, record: DeliveryRecord): ReturnType<typeof handlerJob> {
+    const registered = this.deps.subscriptions.get(record.handler);
+    return handlerJob({
+      event,
+      handler: record.handler,
+      attemptsBefore: record.attempts,
+      run: record.run,
+      policy: registered ? (registered.retry ?? this.deps.defaultRetry) : undefined,
+      delay: 0,
+    });
+  }
+}

@@ -1,0 +1,70 @@
+import type { LoggerService } from '@nestjs/common';
+import { UnrecoverableError } from 'bullmq';
+import type { RetryPolicy } from '../../../subscriptions/retry-policy.js';
+import type { SubscriptionManager } from '../../../subscriptions/subscription-manager.js';
+import type { HandlerJobData } from '../event-jobs.js';
+import type { HandlerDeliveryRepository } from './handler-delivery.repository.js';
+import { policyOf } from './handler-jobs.js';
+import { describeError, eventForHandlers, failure, runHandler, type HandlerOutcome } from './handler-runner.js';
+
+export interface HandlerJobProcessorDeps {
+  subscriptions: SubscriptionManager;
+  defaultRetry: RetryPolicy;
+  records: HandlerDeliveryRepository;
+  logger: LoggerService;
+}
+
+/** What the processor needs of the BullMQ job. */
+export interface HandlerJobRun {
+  id: string;
+  data: HandlerJobData;
+  /** Attempts of this job already made (BullMQ's `attemptsMade`). */
+  attemptsMade: number;
+  /** Attempts this job has in total (BullMQ's `opts.attempts`). */
+  attempts: number;
+}
+
+/**
+ * The processor of `HANDLER_JOB`: runs one handler that failed before, as attempt
+ * `attemptsBefore + attemptsMade + 1`. Every attempt's outcome is written to the handler's record
+ * before the job settles; after the last one (success, exhausted policy, or `NonRetryableEventError`)
+ * the event is finalized. A retryable failure rethrows the handler's error, so BullMQ schedules the
+ * next attempt through the worker's backoff strategy; a final one throws `UnrecoverableError`.
+ */
+export class HandlerJobProcessor {
+  constructor(private readonly deps: HandlerJobProcessorDeps) {}
+
+  async process(job: HandlerJobRun): Promise<void> {
+    const { handler: name, attemptsBefore } = job.data;
+    const event = eventForHandlers(job.data.event);
+    const attempt = attemptsBefore + job.attemptsMade + 1;
+    const handler = this.deps.subscriptions.get(name);
+    const policy = policyOf(this.deps.subscriptions, name, this.deps.defaultRetry);
+
+    const outcome: HandlerOutcome = handler
+      ? await runHandler(handler, event, { attempt, replay: false, handler: name, jobId: job.id })
+      : failure(name, new Error(`No handler named "${name}" is registered in this worker process`));
+
+    const base = { eventId: event.id, handler: name, attempts: attempt, jobId: job.id };
+    if (outcome.ok) {
+      await this.deps.records.saveAttempt({ ...base, status: 'succeeded', lastError: null });
+      await this.deps.records.finalizeEvent(event.id);
+      return;
+    }
+
+    const last = !outcome.retryable || attempt >= policy.maxAttempts || job.attemptsMade + 1 >= job.attempts;
+    const lastError = describeError(outcome.error);
+    this.deps.logger.warn(
+      `Handler ${name} failed on event ${event.id} (${event.type}), attempt ${attempt} of ${policy.maxAttempts}: ` +
+        `${lastError}${last ? ' — delivery failed' : ''}`,
+    );
+    if (!last) {
+      await this.deps.records.saveAttempt({ ...base, status: 'retrying', lastError });
+      throw outcome.error;
+    }
+    await this.deps.records.saveAttempt({ ...base, status: 'failed', lastError });
+    await this.deps.records.finalizeEvent(event.id);
+    // BullMQ types stay inside the adapter: this is where NonRetryableEventError becomes UnrecoverableError.
+    throw new UnrecoverableError(lastError);
+  }
+}

@@ -1,0 +1,44 @@
+import type { DataSource } from 'typeorm';
+import { MicroBatcher } from './micro-batcher.js';
+
+/**
+ * The happy path's status writes, batched across the jobs a worker runs concurrently: one
+ * `UPDATE … WHERE id = ANY($1)` per batch instead of one per event. Each job awaits its own write
+ * before it completes, so a completed job always has its status committed.
+ */
+export class StatusWriter {
+  private readonly processing: MicroBatcher<string, boolean>;
+  private readonly processed: MicroBatcher<string, void>;
+
+  constructor(dataSource: DataSource) {
+    this.processing = new MicroBatcher(async (ids) => {
+      // Only `pending` rows move: a row that is already further along is a re-delivery, and the
+      // caller must know (it then looks at the handler records instead of running everything again).
+      const rows: Array<{ id: string }> = await dataSource.query(
+        `UPDATE event_store SET status = 'processing'
+         WHERE id = ANY($1::uuid[]) AND status = 'pending'
+         RETURNING id`,
+        [ids],
+      );
+      const moved = new Set(rows.map((row) => row.id));
+      return ids.map((id) => moved.has(id));
+    });
+    this.processed = new MicroBatcher<string, void>(async (ids) => {
+      await dataSource.query(
+        `UPDATE event_store SET status = 'processed' WHERE id = ANY($1::uuid[]) AND status = 'processing'`,
+        [ids],
+      );
+      return ids.map(() => undefined);
+    });
+  }
+
+  /** `pending` → `processing`. Resolves true when the row was `pending` (a first delivery). */
+  markProcessing(eventId: string): Promise<boolean> {
+    return this.processing.submit(eventId);
+  }
+
+  /** `processing` → `processed`, for an event whose handlers all succeeded on their first try. */
+  markProcessed(eventId: string): Promise<void> {
+    return this.processed.submit(eventId);
+  }
+}

@@ -1,0 +1,33 @@
+import type { StoredEvent } from '../../events/domain-event.js';
+
+/**
+ * The shapes of the jobs on the event queue. The job data carries the whole event,
+ * so a worker never has to SELECT it before running handlers.
+ */
+
+/** One job per event; jobId = event id. Its processor runs every matching handler once. */
+export const EVENT_JOB = 'event';
+
+/** One job per handler that failed its first try; it owns that handler's attempts and backoff. */
+export const HANDLER_JOB = 'handler';
+
+export interface EventJobData {
+  event: StoredEvent;
+}
+
+export interface HandlerJobData {
+  event: StoredEvent;
+  /** Handler name. */
+  handler: string;
+  /** Attempts already made before this job (1 when split off after the first try, 0 when re-driven). */
+  attemptsBefore: number;
+}
+
+/**
+ * BullMQ job ids may not contain ':' (it separates Redis keys), so the handler job id joins
+ * the event id and the handler name with '__'; `run` distinguishes re-drives of the same handler.
+ */
+export function handlerJobId(eventId: string, handler: string, run = 0): string {
+  const id = `${eventId}__${handler}`;
+  return run === 0 ? id : `${id}__${run}`;
+}

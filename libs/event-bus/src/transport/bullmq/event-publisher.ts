@@ -1,0 +1,181 @@
+/**
+ * The publish path: store, enqueue, record the job ids. Concurrent `publish` calls are coalesced
+ * (one INSERT, one `addBulk`, one UPDATE per batch) without the caller asking; a call that arrives
+ * while a batch is in flight joins the next one, and a lone call goes out at once.
+ */
+import type { LoggerService } from '@nestjs/common';
+import type { DataSource, EntityManager } from 'typeorm';
+import { EventConflictError, EventValidationError } from '../../errors.js';
+import type { NewDomainEvent, StoredEvent } from '../../events/domain-event.js';
+import type { AppendedEvent, EventStore } from '../../store/event-store.js';
+import { MARK_ENQUEUED_SQL, MAX_NOTIFIED_IDS, NOTIFY_OUTBOX_SQL } from '../outbox/outbox.sql.js';
+import { MicroBatcher } from './delivery/micro-batcher.js';
+import type { EventEnqueuer } from './event-enqueuer.js';
+
+interface PublishCall {
+  events: NewDomainEvent[];
+  /** A `publish` (one event): its validation error names no batch position. */
+  single: boolean;
+}
+
+type CallOutcome = { ok: true; appended: AppendedEvent[] } | { ok: false; error: unknown };
+
+/** Calls per batch; one call (a `publishAll`) may hold many events. */
+const MAX_CALLS_PER_BATCH = 500;
+
+export class EventPublisher {
+  private readonly batcher: MicroBatcher<PublishCall, CallOutcome>;
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private enqueueFailing = false;
+
+  constructor(
+    private readonly eventStore: EventStore,
+    private readonly enqueuer: EventEnqueuer,
+    private readonly dataSource: DataSource,
+    private readonly logger: LoggerService,
+  ) {
+    this.batcher = new MicroBatcher((calls) => this.flush(calls), MAX_CALLS_PER_BATCH);
+  }
+
+  /** Stores the events (idempotently), enqueues those this call inserted, resolves to the stored events. */
+  async publish(events: NewDomainEvent[], single: boolean): Promise<StoredEvent[]> {
+    const submitted = this.batcher.submit({ events, single });
+    this.inFlight.add(submitted);
+    try {
+      const outcome = await submitted;
+      if (!outcome.ok) throw outcome.error;
+      return outcome.appended.map(({ event }) => event);
+    } finally {
+      this.inFlight.delete(submitted);
+    }
+  }
+
+  /**
+   * Stores the events in the caller's transaction and notifies the relay there too: PostgreSQL
+   * delivers the notification only if that transaction commits, and nothing on a rollback.
+   */
+  async publishInTransaction(
+    events: NewDomainEvent[],
+    single: boolean,
+    manager: EntityManager,
+  ): Promise<StoredEvent[]> {
+    const appended = await this.append(events, single, manager);
+    const fresh = uniqueIds(appended.filter((entry) => entry.inserted).map((entry) => entry.event));
+    if (fresh.length > 0) {
+      // Past the payload limit of NOTIFY, an empty payload asks the relay to look at every row.
+      await manager.query(NOTIFY_OUTBOX_SQL, [fresh.length <= MAX_NOTIFIED_IDS ? fresh.join(',') : '']);
+    }
+    return appended.map(({ event }) => event);
+  }
+
+  /** Waits for the publishes in flight (used by `close`, before the queue goes away). */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async flush(calls: readonly PublishCall[]): Promise<CallOutcome[]> {
+    const outcomes = await this.store(calls);
+    const fresh = outcomes.flatMap((outcome) => (outcome.ok ? outcome.appended : [])).filter((entry) => entry.inserted);
+    const jobIds = await this.enqueue(fresh.map((entry) => entry.event));
+    for (const { event } of fresh) {
+      const jobId = jobIds.get(event.id);
+      if (jobId !== undefined) event.metadata = { ...event.metadata, jobId };
+    }
+    return outcomes;
+  }
+
+  /**
+   * One append for the whole batch. If it is refused because of one caller's events (invalid, or a
+   * conflicting duplicate), nothing of it was stored: each call is then appended on its own, so
+   * only the offending caller sees the error.
+   */
+  private async store(calls: readonly PublishCall[]): Promise<CallOutcome[]> {
+    const only = calls.length === 1 ? calls[0] : undefined;
+    if (only) {
+      try {
+        return [{ ok: true, appended: await this.append(only.events, only.single) }];
+      } catch (error) {
+        return [{ ok: false, error }];
+      }
+    }
+    let appended: AppendedEvent[];
+    try {
+      appended = await this.eventStore.append(calls.flatMap((call) => call.events));
+    } catch (error) {
+      if (!(error instanceof EventValidationError || error instanceof EventConflictError)) throw error;
+      const outcomes: CallOutcome[] = [];
+      for (const call of calls) {
+        try {
+          outcomes.push({ ok: true, appended: await this.append(call.events, call.single) });
+        } catch (callError) {
+          outcomes.push({ ok: false, error: callError });
+        }
+      }
+      return outcomes;
+    }
+    let offset = 0;
+    return calls.map((call) => {
+      const slice = appended.slice(offset, offset + call.events.length);
+      offset += call.events.length;
+      return { ok: true, appended: slice };
+    });
+  }
+
+  private async append(events: NewDomainEvent[], single: boolean, manager?: EntityManager): Promise<AppendedEvent[]> {
+    try {
+      return await this.eventStore.append(events, manager ? { manager } : undefined);
+    } catch (error) {
+      // `publish` took one event, not a batch: its error should not speak of "event #0 of the batch".
+      if (single && error instanceof EventValidationError && error.index !== undefined) {
+        throw new EventValidationError(error.issues, { cause: error.cause });
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Enqueues and records the job ids; resolves to event id → job id for what was enqueued. Never
+   * rejects: the events are stored, and whatever did not happen here the relay does later.
+   */
+  private async enqueue(events: StoredEvent[]): Promise<Map<string, string>> {
+    const recorded = new Map<string, string>();
+    const unique = [...new Map(events.map((event) => [event.id, event])).values()];
+    if (unique.length === 0) return recorded;
+    const ids = unique.map((event) => event.id);
+    let jobIds: string[];
+    try {
+      jobIds = await this.enqueuer.enqueue(unique, { failFast: true });
+    } catch (error) {
+      this.reportEnqueueFailure(error as Error);
+      return recorded;
+    }
+    this.reportEnqueueRecovery();
+    ids.forEach((id, index) => recorded.set(id, jobIds[index]));
+    try {
+      await this.dataSource.query(MARK_ENQUEUED_SQL, [ids, jobIds]);
+    } catch (error) {
+      // Enqueued but not recorded: the relay re-adds them (a no-op in the queue) and records the ids.
+      this.logger.warn(`Could not record the job ids of ${ids.length} enqueued event(s): ${(error as Error).message}`);
+    }
+    return recorded;
+  }
+
+  private reportEnqueueFailure(error: Error): void {
+    if (this.enqueueFailing) return;
+    this.enqueueFailing = true;
+    this.logger.warn(
+      `Events are stored but not enqueued (${error.message}); the outbox relay enqueues them once the queue answers.`,
+    );
+  }
+
+  private reportEnqueueRecovery(): void {
+    if (!this.enqueueFailing) return;
+    this.enqueueFailing = false;
+    this.logger.log('Publishing enqueues events again');
+  }
+}
+
+/** Ids in first-seen order: a batch may hold the same event twice (identical duplicates). */
+function uniqueIds(events: readonly StoredEvent[]): string[] {
+  return [...new Set(events.map((event) => event.id))];
+}
