@@ -50,3 +50,6 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
     --dir /var/lib/redis --logfile /var/log/redis/ci.log
 fi
 wait_for Redis redis-cli -h 127.0.0.1 -p 6379 ping
+
+# Chromium for the headless page check (test/app/events-page.e2e-spec.ts); ~25 s without recommends.
+command -v chromium >/dev/null 2>&1 || apt_install --no-install-recommends chromium || echo "chromium not installed: the page check will not run" >&2

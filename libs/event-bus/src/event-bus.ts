@@ -71,7 +71,10 @@ export abstract class EventBus {
 
   abstract unsubscribe(subscription: Subscription): Promise<void>;
 
-  abstract getEventsByWorkflowId<P = unknown>(workflowId: string, options?: EventQueryOptions): Promise<StoredEvent<P>[]>;
+  abstract getEventsByWorkflowId<P = unknown>(
+    workflowId: string,
+    options?: EventQueryOptions,
+  ): Promise<StoredEvent<P>[]>;
 
   /** Re-delivers stored events with `timestamp >= from` to the matching handlers, in sequence order. */
   abstract replayEvents(from: Date, options?: ReplayOptions): Promise<ReplayResult>;

@@ -21,4 +21,3 @@ export function describeValue(value: unknown): string {
       return Array.isArray(value) ? 'an array' : 'an object';
   }
 }
-

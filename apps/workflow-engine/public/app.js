@@ -1,0 +1,153 @@
+// The events page: plain JavaScript against the app's HTTP API, refreshed once a second.
+/* global document, window, fetch, URLSearchParams, setTimeout */
+'use strict';
+
+const $ = (selector) => document.querySelector(selector);
+let selected = new URLSearchParams(window.location.search).get('workflow');
+
+async function api(method, path, body) {
+  const response = await fetch(path, {
+    method,
+    headers: body ? { 'content-type': 'application/json' } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const data = await response.json().catch(() => null);
+  if (!response.ok) throw new Error((data && [].concat(data.message).join('; ')) || response.statusText);
+  return data;
+}
+
+function element(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  if (className) node.className = className;
+  return node;
+}
+
+function chip(status) {
+  return element('span', status, `chip ${status}`);
+}
+
+function say(text, isError) {
+  const message = $('#message');
+  message.textContent = text;
+  message.className = isError ? 'failure' : 'muted';
+}
+
+function select(workflowId) {
+  selected = workflowId;
+  window.history.replaceState(null, '', `/?workflow=${workflowId}`);
+  refresh();
+}
+
+async function renderRuns() {
+  const runs = await api('GET', '/workflows?limit=30');
+  const list = $('#runs');
+  list.replaceChildren();
+  if (runs.length === 0) list.append(element('li', 'No runs yet.', 'muted'));
+  for (const run of runs) {
+    const item = element('li');
+    const label = element('span');
+    label.append(element('strong', run.name || 'workflow'), element('br'), element('small', run.workflowId));
+    item.append(label, chip(run.status));
+    if (run.workflowId === selected) item.className = 'selected';
+    item.addEventListener('click', () => select(run.workflowId));
+    list.append(item);
+  }
+}
+
+function details(event) {
+  const cell = element('td', undefined, 'details');
+  const payload = event.payload || {};
+  const parts = [];
+  if (payload.node) parts.push(`node ${payload.node.id} (${payload.node.type})`);
+  if (payload.error) parts.push(payload.error);
+  if (payload.final) parts.push('final try');
+  if (payload.output) parts.push(`output ${JSON.stringify(payload.output)}`);
+  if (event.type === 'workflow.started') parts.push(`${payload.name}: ${payload.nodes.map((n) => n.id).join(' → ')}`);
+  cell.append(element('div', parts.join(' · ')));
+  for (const failure of event.failures) {
+    cell.append(
+      element('div', `✗ ${failure.handler} failed after ${failure.attempts} attempts: ${failure.lastError}`, 'failure'),
+    );
+  }
+  return cell;
+}
+
+async function renderRun() {
+  if (!selected) return;
+  const view = await api('GET', `/workflows/${selected}/events`);
+  const run = view.run;
+  $('#run-title').textContent = run ? `${run.name} — ${view.workflowId}` : view.workflowId;
+  $('#run-status').replaceChildren(run ? chip(run.status) : '');
+  $('#run-summary').textContent = run
+    ? `${run.completedNodes} of ${run.nodeCount} nodes completed` +
+      (run.currentNode ? ` · current node: ${run.currentNode}` : '') +
+      (run.error ? ` · last error: ${run.error}` : '')
+    : 'No read-model row yet (replay rebuilds it).';
+  const rows = view.events.map((event) => {
+    const row = element('tr');
+    row.dataset.type = event.type;
+    row.dataset.status = event.status;
+    const status = element('td');
+    status.append(chip(event.status));
+    row.append(
+      element('td', String(event.sequenceNumber)),
+      element('td', event.type),
+      status,
+      element('td', event.attempts === undefined ? '' : String(event.attempts)),
+      element('td', new Date(event.timestamp).toLocaleTimeString(), 'time'),
+      details(event),
+    );
+    return row;
+  });
+  $('#events tbody').replaceChildren(...rows);
+  $('#events').hidden = false;
+  $('#replay').disabled = false;
+  $('#retry-failed').disabled = !view.events.some((event) => event.status === 'failed');
+}
+
+async function refresh() {
+  try {
+    await Promise.all([renderRuns(), renderRun()]);
+  } catch (error) {
+    say(error.message, true);
+  }
+}
+
+$('#start-demo').addEventListener('click', async () => {
+  try {
+    const { workflowId } = await api('POST', '/workflows');
+    say(`Started ${workflowId}`);
+    select(workflowId);
+  } catch (error) {
+    say(error.message, true);
+  }
+});
+
+$('#retry-failed').addEventListener('click', async () => {
+  try {
+    const view = await api('GET', `/workflows/${selected}/events`);
+    let retried = 0;
+    for (const event of view.events.filter((e) => e.status === 'failed')) {
+      retried += (await api('POST', '/events/retry-failed', { eventId: event.id })).retried;
+    }
+    say(`Re-drove ${retried} failed deliveries`);
+    refresh();
+  } catch (error) {
+    say(error.message, true);
+  }
+});
+
+$('#replay').addEventListener('click', async () => {
+  try {
+    const result = await api('POST', `/workflows/${selected}/replay`);
+    say(`Replayed ${result.events} events (${result.handlerCalls} handler calls, ${result.failed} failed)`);
+    refresh();
+  } catch (error) {
+    say(error.message, true);
+  }
+});
+
+(function poll() {
+  refresh().finally(() => setTimeout(poll, 1000));
+})();

@@ -1,0 +1,111 @@
+/**
+ * Starts the app's embedded PostgreSQL in a supervisor process of its own (see
+ * embedded-postgres.supervisor.ts for why) and hands back its URL and a `stop()`.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { SupervisorMessage, SupervisorOptions } from './embedded-postgres.protocol.js';
+
+export interface EmbeddedPostgresLaunchOptions {
+  /** Absolute path of the data directory, kept between runs. */
+  dataDir: string;
+  /** 0 picks a free port at every start. */
+  port: number;
+  database: string;
+  /** Node options of the supervisor process (e.g. a TypeScript loader when running from sources). */
+  execArgv?: string[];
+  /** @default 120000 (the first start also creates the cluster) */
+  startTimeoutMs?: number;
+}
+
+export interface EmbeddedPostgres {
+  readonly url: string;
+  readonly port: number;
+  readonly dataDir: string;
+  /** Where PostgreSQL's own log output goes. */
+  readonly logFile: string;
+  /** True when this start created the cluster. */
+  readonly initialised: boolean;
+  /** Stops the server and waits for it. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+// Running from TypeScript sources (tests), the supervisor is the `.ts` sibling.
+const SUPERVISOR = fileURLToPath(
+  new URL(`./embedded-postgres.supervisor${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url),
+);
+
+export async function launchEmbeddedPostgres(options: EmbeddedPostgresLaunchOptions): Promise<EmbeddedPostgres> {
+  const logFile = join(dirname(options.dataDir), `${basename(options.dataDir)}.log`);
+  mkdirSync(dirname(options.dataDir), { recursive: true });
+  const supervisorOptions: SupervisorOptions = {
+    dataDir: options.dataDir,
+    port: options.port,
+    database: options.database,
+    logFile,
+  };
+  const child = fork(SUPERVISOR, [JSON.stringify(supervisorOptions)], {
+    // Its own process group: a Ctrl-C in the terminal must not stop the database under the app.
+    detached: true,
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    execArgv: options.execArgv ?? [],
+  });
+
+  const ready = await firstMessage(child, options.startTimeoutMs ?? 120_000).catch((error: unknown) => {
+    child.kill('SIGTERM');
+    throw error;
+  });
+  if (ready.type === 'failed') throw new Error(ready.message);
+
+  // The supervisor must not keep this process alive on its own; `stop()` takes the reference back.
+  child.unref();
+  child.channel?.unref();
+  let stopped: Promise<void> | undefined;
+  return {
+    url: ready.url,
+    port: ready.port,
+    dataDir: options.dataDir,
+    logFile,
+    initialised: ready.initialised,
+    stop: () => (stopped ??= stopSupervisor(child)),
+  };
+}
+
+function firstMessage(child: ChildProcess, timeoutMs: number): Promise<SupervisorMessage> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`Embedded PostgreSQL did not start within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    const settle = (): void => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+    };
+    const onMessage = (message: unknown): void => {
+      settle();
+      resolve(message as SupervisorMessage);
+    };
+    const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
+      settle();
+      reject(new Error(`Embedded PostgreSQL supervisor exited during start-up (${signal ?? `code ${code}`})`));
+    };
+    child.on('message', onMessage);
+    child.on('exit', onExit);
+  });
+}
+
+async function stopSupervisor(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.ref();
+  child.channel?.ref();
+  const exited = once(child, 'exit');
+  // Without the channel (it can close first when this process is exiting), a SIGTERM makes the
+  // supervisor stop the server through the package's own exit hooks.
+  if (child.connected) child.send('stop');
+  else child.kill('SIGTERM');
+  await exited;
+}

@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import { BadRequestException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { EventBus, type FailedDelivery, type FailedDeliveryFilter, type StoredEvent } from '@app/event-bus';
+import { APP_CONFIG, type ResolvedAppConfig } from '../infrastructure/config/app-config.js';
+import { definitionFrom } from './demo-workflow.js';
+import type { StartWorkflowDto } from './dto/start-workflow.dto.js';
+import { WorkflowRunRepository } from './projection/workflow-run.repository.js';
+import type { WorkflowRunEntity } from './projection/workflow-run.entity.js';
+import { WorkflowEvents, type WorkflowStarted } from './workflow-events.js';
+import { WorkflowHistory } from './workflow-history.js';
+import { WorkflowPublisher } from './workflow-publisher.js';
+
+/** One stored event as the API shows it. */
+export interface EventView {
+  sequenceNumber: number;
+  id: string;
+  type: string;
+  status: StoredEvent['status'];
+  timestamp: string;
+  causationId?: string;
+  /** `workflow.node.triggered`: how many times the node ran for it (failed tries and the success). */
+  attempts?: number;
+  payload: unknown;
+  /** Handlers that failed this event for good (dead letters), with their attempts and last error. */
+  failures: Omit<FailedDelivery, 'eventId'>[];
+}
+
+export interface WorkflowEventsView {
+  workflowId: string;
+  run: WorkflowRunEntity | null;
+  events: EventView[];
+}
+
+@Injectable()
+export class WorkflowService {
+  constructor(
+    private readonly bus: EventBus,
+    private readonly publisher: WorkflowPublisher,
+    private readonly history: WorkflowHistory,
+    private readonly runs: WorkflowRunRepository,
+    @Inject(APP_CONFIG) private readonly config: ResolvedAppConfig,
+  ) {}
+
+  async start(body: StartWorkflowDto): Promise<{ workflowId: string }> {
+    const definition = definitionFrom(body, this.config.demo);
+    if (typeof definition === 'string') throw new BadRequestException([definition]);
+    const workflowId = randomUUID();
+    const started: WorkflowStarted = { workflowId, ...definition };
+    await this.publisher.start(workflowId, body.tenantId ?? this.config.tenantId, WorkflowEvents.started, started);
+    return { workflowId };
+  }
+
+  latestRuns(limit: number): Promise<WorkflowRunEntity[]> {
+    return this.runs.latest(limit);
+  }
+
+  async run(workflowId: string): Promise<WorkflowRunEntity> {
+    const run = await this.runs.find(workflowId);
+    if (!run) throw new NotFoundException(`No workflow run ${workflowId}`);
+    return run;
+  }
+
+  async events(workflowId: string): Promise<WorkflowEventsView> {
+    const events = await this.existingHistory(workflowId);
+    // Failure records exist only for events that failed; one query each, and only for those.
+    const failures = new Map<string, FailedDelivery[]>();
+    for (const event of events.filter((e) => e.status === 'failed')) {
+      failures.set(event.id, await this.bus.getFailedDeliveries({ eventId: event.id }));
+    }
+    return {
+      workflowId,
+      run: await this.runs.find(workflowId),
+      events: events.map((event) => this.view(event, events, failures.get(event.id) ?? [])),
+    };
+  }
+
+  /** Rebuilds the run's read model from its events: forget the row, replay the history to the projection. */
+  async replay(workflowId: string) {
+    await this.existingHistory(workflowId);
+    await this.runs.remove(workflowId);
+    // From the epoch: a run's events are found by its id, whatever their timestamps.
+    const result = await this.bus.replayEvents(new Date(0), { workflowId });
+    return { workflowId, ...result, run: await this.runs.find(workflowId) };
+  }
+
+  failedDeliveries(filter: FailedDeliveryFilter): Promise<FailedDelivery[]> {
+    return this.bus.getFailedDeliveries(filter);
+  }
+
+  async retryFailed(filter: FailedDeliveryFilter): Promise<{ retried: number }> {
+    return { retried: await this.bus.retryFailed(filter) };
+  }
+
+  private async existingHistory(workflowId: string): Promise<StoredEvent[]> {
+    const events = await this.history.events(workflowId);
+    if (events.length === 0) throw new NotFoundException(`No events of workflow ${workflowId}`);
+    return events;
+  }
+
+  private view(event: StoredEvent, all: readonly StoredEvent[], failures: FailedDelivery[]): EventView {
+    const causationId = event.metadata?.causationId;
+    const view: EventView = {
+      sequenceNumber: event.sequenceNumber,
+      id: event.id,
+      type: event.type,
+      status: event.status,
+      timestamp: event.timestamp,
+      payload: event.payload,
+      failures: failures.map(({ eventId: _eventId, ...failure }) => failure),
+    };
+    if (typeof causationId === 'string') view.causationId = causationId;
+    if (event.type === WorkflowEvents.nodeTriggered) {
+      view.attempts = all.filter(
+        (other) =>
+          other.metadata?.causationId === event.id &&
+          (other.type === WorkflowEvents.nodeFailed || other.type === WorkflowEvents.nodeCompleted),
+      ).length;
+    }
+    return view;
+  }
+}
