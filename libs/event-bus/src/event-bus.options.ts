@@ -64,7 +64,10 @@ export interface EventBusCoreOptions {
   maxPayloadBytes?: number;
   /** BullMQ worker settings passed through (lockDuration, stalledInterval, maxStalledCount, …). */
   workerOptions?: EventBusWorkerOptions;
-  /** How long `publish` waits for the queue before leaving the event to the relay, in ms. @default 2000 */
+  /**
+   * How long `publish` waits for the queue before leaving the event to the relay, in ms; also the bound
+   * of each queue step of `close()` when Redis does not answer. @default 2000
+   */
   enqueueTimeoutMs?: number;
   relay?: RelayOptions | boolean;
   logger?: LoggerService;

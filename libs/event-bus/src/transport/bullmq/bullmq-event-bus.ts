@@ -45,6 +45,8 @@ export class BullMQEventBus extends EventBus {
   private runtime?: BusRuntime;
   private starting?: Promise<void>;
   private closing?: Promise<void>;
+  /** Set once `close()` has finished. */
+  private closed = false;
 
   constructor(private readonly options: EventBusOptions) {
     super();
@@ -77,13 +79,20 @@ export class BullMQEventBus extends EventBus {
     return this.starting;
   }
 
-  /** Stops the relay, drains the worker (running handlers finish), closes what the bus opened. Safe to call twice. */
+  /**
+   * Stops taking jobs and lets running handlers finish — they may still publish — then stops
+   * publishing (the batch in flight is flushed), the relay, and closes what the bus opened. Every
+   * step is bounded, so a queue that does not answer delays it but cannot hang it. Safe to call twice.
+   */
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.starting?.catch(() => undefined);
-      const runtime = this.runtime;
-      this.runtime = undefined;
-      await runtime?.close();
+      try {
+        await this.runtime?.close();
+      } finally {
+        this.runtime = undefined;
+        this.closed = true;
+      }
     })();
     return this.closing;
   }
@@ -160,14 +169,21 @@ export class BullMQEventBus extends EventBus {
     });
   }
 
-  /** The running parts; a call made while `initialize()` is still in progress waits for it. */
+  /**
+   * The running parts; a call made while `initialize()` is still in progress waits for it. While
+   * `close()` drains the worker the bus still works, so handlers finishing their job can publish.
+   */
   private async ready(method: string): Promise<BusRuntime> {
     if (!this.runtime && this.starting && !this.closing) await this.starting.catch(() => undefined);
-    if (this.runtime && !this.closing) return this.runtime;
+    const runtime = this.runtime;
+    if (runtime?.accepting) return runtime;
     throw new EventBusNotReadyError(
-      this.closing
-        ? `${method}() was called after close(); create a new event bus.`
-        : `${method}() was called before initialize(): await bus.initialize() first (the Nest module does it on bootstrap).`,
+      this.closed
+        ? `${method}() was called after close() had finished; create a new event bus.`
+        : this.closing
+          ? `${method}() was called while the event bus was closing, after its running handlers had finished; ` +
+            'create a new event bus.'
+          : `${method}() was called before initialize(): await bus.initialize() first (the Nest module does it on bootstrap).`,
     );
   }
 }

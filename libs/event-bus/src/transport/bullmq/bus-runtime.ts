@@ -1,8 +1,10 @@
 /**
  * What a started bus runs: the queue, the publisher, the relay and lost-job recovery, the worker.
  * Built in `start` (which undoes what it built if a later step fails) and torn down in `close`, in
- * the order that loses nothing: stop enqueueing from the outbox, drain the worker, finish the
- * publishes in flight, then close the queue — only if the bus created it.
+ * the order that loses nothing: drain the worker while publishing still works (a handler may publish
+ * the next event of a workflow), stop publishing (the batch in flight is flushed), stop the relay,
+ * then close the queue — only if the bus created it. Every step is bounded: a queue that does not
+ * answer delays shutdown by deadlines, never forever.
  */
 import type { LoggerService } from '@nestjs/common';
 import type { Queue } from 'bullmq';
@@ -12,6 +14,7 @@ import type { EventStore } from '../../store/event-store.js';
 import type { SubscriptionManager } from '../../subscriptions/subscription-manager.js';
 import { OutboxRelay } from '../outbox/outbox-relay.js';
 import { withDeadline } from '../with-deadline.js';
+import { closeQueueWithin } from './bounded-close.js';
 import type { BusSettings } from './bus-settings.js';
 import { EventDeliveryWorker } from './delivery/event-delivery-worker.js';
 import { FailedDeliveries } from './delivery/failed-deliveries.js';
@@ -69,6 +72,11 @@ export class BusRuntime {
       subscriptions,
       defaultRetry: settings.defaultRetry,
     });
+  }
+
+  /** Whether publishing (and every call of a running bus) is accepted: until `close` has drained the worker. */
+  get accepting(): boolean {
+    return this.publisher.accepting;
   }
 
   /** Whether this process consumes the queue. */
@@ -129,6 +137,7 @@ export class BusRuntime {
         workerOptions: this.deps.options.workerOptions,
         dataSource,
         logger,
+        queueTimeoutMs: settings.enqueueTimeoutMs,
       });
       await this.worker.start();
     }
@@ -165,12 +174,14 @@ export class BusRuntime {
         errors.push(error);
       }
     };
+    const { settings, logger } = this.deps;
+    // Running handlers finish first; what they publish is stored and enqueued (or left to the relay).
+    await step(this.worker && (() => this.worker!.close()));
+    await step(() => this.publisher.close());
     await step(this.relay && (() => this.relay!.stop()));
     await step(this.lostJobs && (() => this.lostJobs!.stop()));
-    await step(this.worker && (() => this.worker!.close()));
-    await step(() => this.publisher.drain());
-    if (this.ownsQueue) await step(() => this.queue.close());
     this.closed = true;
+    if (this.ownsQueue) await step(() => closeQueueWithin(this.queue, settings.enqueueTimeoutMs, logger));
     if (!this.ownsQueue) {
       // A queue someone else owns is theirs again; a closed queue of our own keeps the silent listener.
       this.queue.off('error', this.onQueueError);

@@ -5,7 +5,7 @@
  */
 import type { LoggerService } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
-import { EventConflictError, EventValidationError } from '../../errors.js';
+import { EventBusNotReadyError, EventConflictError, EventValidationError } from '../../errors.js';
 import type { NewDomainEvent, StoredEvent } from '../../events/domain-event.js';
 import type { AppendedEvent, EventStore } from '../../store/event-store.js';
 import { MARK_ENQUEUED_SQL, MAX_NOTIFIED_IDS, NOTIFY_OUTBOX_SQL } from '../outbox/outbox.sql.js';
@@ -27,6 +27,7 @@ export class EventPublisher {
   private readonly batcher: MicroBatcher<PublishCall, CallOutcome>;
   private readonly inFlight = new Set<Promise<unknown>>();
   private enqueueFailing = false;
+  private closed = false;
 
   constructor(
     private readonly eventStore: EventStore,
@@ -37,8 +38,14 @@ export class EventPublisher {
     this.batcher = new MicroBatcher((calls) => this.flush(calls), MAX_CALLS_PER_BATCH);
   }
 
+  /** False once `close` was called. */
+  get accepting(): boolean {
+    return !this.closed;
+  }
+
   /** Stores the events (idempotently), enqueues those this call inserted, resolves to the stored events. */
   async publish(events: NewDomainEvent[], single: boolean): Promise<StoredEvent[]> {
+    this.refuseIfClosed();
     const submitted = this.batcher.submit({ events, single });
     this.inFlight.add(submitted);
     try {
@@ -59,6 +66,7 @@ export class EventPublisher {
     single: boolean,
     manager: EntityManager,
   ): Promise<StoredEvent[]> {
+    this.refuseIfClosed();
     const appended = await this.append(events, single, manager);
     const fresh = uniqueIds(appended.filter((entry) => entry.inserted).map((entry) => entry.event));
     if (fresh.length > 0) {
@@ -68,9 +76,22 @@ export class EventPublisher {
     return appended.map(({ event }) => event);
   }
 
-  /** Waits for the publishes in flight (used by `close`, before the queue goes away). */
-  async drain(): Promise<void> {
+  /**
+   * Refuses new publishes and waits for those in flight: their batch is stored, and enqueued or left
+   * to the relay (enqueueing has a deadline, so this is bounded whatever the queue does).
+   */
+  async close(): Promise<void> {
+    this.closed = true;
     await Promise.allSettled([...this.inFlight]);
+  }
+
+  private refuseIfClosed(): void {
+    if (this.closed) {
+      throw new EventBusNotReadyError(
+        'The event bus is closed: it stopped publishing once its running handlers had finished. ' +
+          'Create a new event bus.',
+      );
+    }
   }
 
   private async flush(calls: readonly PublishCall[]): Promise<CallOutcome[]> {

@@ -1,9 +1,11 @@
 import type { LoggerService } from '@nestjs/common';
 import type { Job, Processor, Worker, WorkerOptions } from 'bullmq';
 import type { DataSource } from 'typeorm';
-import type { EventBusWorkerOptions } from '../../../event-bus.options.js';
+import { EVENT_BUS_DEFAULTS, type EventBusWorkerOptions } from '../../../event-bus.options.js';
 import type { RetryPolicy } from '../../../subscriptions/retry-policy.js';
 import type { SubscriptionManager } from '../../../subscriptions/subscription-manager.js';
+import { withDeadline } from '../../with-deadline.js';
+import { closeWithin, dropConnections, forceWithin, interruptFetch, queueAnswers } from '../bounded-close.js';
 import { EVENT_JOB, HANDLER_JOB, type EventJobData, type HandlerJobData } from '../event-jobs.js';
 import { EventJobProcessor } from './event-job-processor.js';
 import { HandlerDeliveryRepository } from './handler-delivery.repository.js';
@@ -37,6 +39,11 @@ export interface EventDeliveryWorkerDeps {
   workerOptions?: EventBusWorkerOptions;
   dataSource: DataSource;
   logger: LoggerService;
+  /**
+   * Deadline of the queue commands the worker issues on its own (adding handler jobs) and of each
+   * step of closing its connections, in ms. @default 2000
+   */
+  queueTimeoutMs?: number;
 }
 
 /**
@@ -49,13 +56,21 @@ export class EventDeliveryWorker {
   private worker: InstanceType<WorkerConstructor> | undefined;
   private starting: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
+  /** Jobs being processed, so `close` can wait for their handlers before it decides how to close. */
+  private readonly running = new Set<Promise<void>>();
+  private readonly queueTimeoutMs: number;
 
   constructor(private readonly deps: EventDeliveryWorkerDeps) {
+    this.queueTimeoutMs = deps.queueTimeoutMs ?? EVENT_BUS_DEFAULTS.enqueueTimeoutMs;
     const records = new HandlerDeliveryRepository(deps.dataSource);
     const common = { subscriptions: deps.subscriptions, defaultRetry: deps.defaultRetry, records, logger: deps.logger };
     this.eventJobs = new EventJobProcessor({
       ...common,
-      queue: deps.queue,
+      // Bounded, so a queue that stops answering cannot hold a job (and with it `close`) forever: the
+      // job fails, and BullMQ or the lost-job recovery gives it back.
+      queue: {
+        addBulk: (jobs) => withDeadline(deps.queue.addBulk(jobs), this.queueTimeoutMs, 'The event queue'),
+      },
       statuses: new StatusWriter(deps.dataSource),
     });
     this.handlerJobs = new HandlerJobProcessor(common);
@@ -68,14 +83,54 @@ export class EventDeliveryWorker {
     return this.starting;
   }
 
-  /** Stops taking jobs and waits for the running ones to finish (BullMQ `worker.close()`). Idempotent. */
+  /**
+   * Stops taking jobs, waits for the running handlers to finish (however long they take), then closes
+   * the worker's connections — within deadlines, since the queue may not answer any more. Idempotent.
+   */
   close(): Promise<void> {
     this.closing ??= (async () => {
       // A start still connecting must finish first, or its worker would be left running.
       await this.starting?.catch(() => undefined);
-      await this.worker?.close();
+      if (this.worker) await this.drainAndClose(this.worker);
     })();
     return this.closing;
+  }
+
+  /**
+   * BullMQ's `worker.close()` alone would wait for the running jobs too, but once started it cannot be
+   * bounded: it waits for the queue to record each job's outcome, and for the blocking connection's
+   * 'end', forever when Redis is down. So the worker is paused (no new jobs), its handlers are awaited
+   * here, and only then is it closed: gracefully if the queue answers, otherwise forcibly.
+   */
+  private async drainAndClose(worker: InstanceType<WorkerConstructor>): Promise<void> {
+    const { logger, queueName } = this.deps;
+    const what = `The event worker of queue "${queueName}"`;
+    await worker.pause(true);
+    // Pausing does not interrupt a fetch waiting for the next job, which could still take one.
+    interruptFetch(worker);
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+
+    if (await queueAnswers(worker, this.queueTimeoutMs)) {
+      await closeWithin(
+        {
+          what,
+          close: () => worker.close(),
+          force: () => dropConnections(worker),
+          abandoned: 'recording the outcome of its last jobs (BullMQ gives them back as stalled)',
+        },
+        this.queueTimeoutMs,
+        logger,
+      );
+      return;
+    }
+    logger.warn(
+      `${what} closed without its queue, which does not answer: the outcome of its last jobs may not be ` +
+        'recorded there (BullMQ gives such jobs back as stalled; their events are finished and stay so).',
+    );
+    // Connections first (BullMQ's forced close does not wait for their sockets), then the rest of the
+    // worker: its timers and lock renewal.
+    await forceWithin(dropConnections(worker), this.queueTimeoutMs);
+    await forceWithin(worker.close(true), this.queueTimeoutMs);
   }
 
   private async createWorker(): Promise<void> {
@@ -83,7 +138,7 @@ export class EventDeliveryWorker {
     const { settings: userSettings, ...userOptions } = workerOptions as EventBusWorkerOptions & {
       settings?: WorkerOptions['settings'];
     };
-    const worker = new WorkerClass(this.deps.queueName, (job: Job) => this.dispatch(job), {
+    const worker = new WorkerClass(this.deps.queueName, (job: Job) => this.track(this.dispatch(job)), {
       connection: this.deps.connection,
       ...(this.deps.prefix === undefined ? {} : { prefix: this.deps.prefix }),
       concurrency: this.deps.concurrency,
@@ -113,6 +168,13 @@ export class EventDeliveryWorker {
       if (job?.name === EVENT_JOB) logger.error(`Event job ${job.id} failed: ${error.message}`, error.stack);
     });
     await worker.waitUntilReady();
+  }
+
+  private track(processing: Promise<void>): Promise<void> {
+    this.running.add(processing);
+    const forget = (): void => void this.running.delete(processing);
+    processing.then(forget, forget);
+    return processing;
   }
 
   private async dispatch(job: Job): Promise<void> {
