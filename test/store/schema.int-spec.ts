@@ -114,7 +114,7 @@ describe('event_store schema (migration 1)', () => {
           `SELECT id FROM event_store WHERE job_id IS NULL AND status = 'pending' ORDER BY sequence_number LIMIT 500`,
           [],
         ),
-      ).toContain('event_store_relay_pending_idx');
+      ).toContain('event_store_relay_unenqueued_idx');
       expect(await plan('SELECT id FROM event_store WHERE id = $1::uuid', [tenant])).toContain('event_store_pkey');
       expect(await plan('SELECT id FROM event_store WHERE job_id = $1', ['job-77'])).toContain(
         'event_store_job_id_idx',

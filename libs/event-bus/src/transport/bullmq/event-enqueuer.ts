@@ -40,15 +40,20 @@ export class EventEnqueuer {
 
   /**
    * One `addBulk` for the events (jobId = event id); resolves to the job ids in input order. An id
-   * already in the queue is left alone by BullMQ, so enqueueing twice is harmless.
+   * already in the queue is left alone by BullMQ, so enqueueing twice is harmless. `fresh` marks jobs
+   * that `publish` adds for events it has just stored (see `EventJobData.fresh`).
    */
-  async enqueue(events: readonly StoredEvent[], { failFast = false } = {}): Promise<string[]> {
+  async enqueue(events: readonly StoredEvent[], { failFast = false, fresh = false } = {}): Promise<string[]> {
     if (events.length === 0) return [];
     if (failFast && !this.reachable) {
       throw new EnqueueFailedError('the queue is unreachable');
     }
     try {
-      const jobs = await withDeadline(this.queue.addBulk(events.map(eventJob)), this.timeoutMs, 'the queue');
+      const jobs = await withDeadline(
+        this.queue.addBulk(events.map((event) => eventJob(event, fresh))),
+        this.timeoutMs,
+        'the queue',
+      );
       this.reachable = true;
       return jobs.map((job, index) => job.id ?? events[index].id);
     } catch (error) {

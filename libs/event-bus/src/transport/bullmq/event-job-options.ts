@@ -21,10 +21,12 @@ export interface EventJob {
 }
 
 /** The one job of an event: jobId = event id, data = the whole stored event (workers never SELECT it). */
-export function eventJob(event: StoredEvent): EventJob {
+export function eventJob(event: StoredEvent, fresh = false): EventJob {
+  const data: EventJobData = { event: { ...event, metadata: { ...event.metadata, jobId: event.id } } };
+  if (fresh) data.fresh = true;
   return {
     name: EVENT_JOB,
-    data: { event: { ...event, metadata: { ...event.metadata, jobId: event.id } } },
+    data,
     // Fresh option objects per job: BullMQ owns what it is given.
     opts: {
       jobId: event.id,

@@ -13,6 +13,12 @@ export const HANDLER_JOB = 'handler';
 
 export interface EventJobData {
   event: StoredEvent;
+  /**
+   * Added by `publish` right after the event was stored (not by the relay or a recovery): on its
+   * first run such a job is certainly the event's first delivery, so the worker need not ask the
+   * database before running the handlers.
+   */
+  fresh?: boolean;
 }
 
 export interface HandlerJobData {

@@ -165,7 +165,7 @@ export class EventPublisher {
     const ids = unique.map((event) => event.id);
     let jobIds: string[];
     try {
-      jobIds = await this.enqueuer.enqueue(unique, { failFast: true });
+      jobIds = await this.enqueuer.enqueue(unique, { failFast: true, fresh: true });
     } catch (error) {
       this.reportEnqueueFailure(error as Error);
       return recorded;

@@ -180,7 +180,10 @@ export class EventDeliveryWorker {
   private async dispatch(job: Job): Promise<void> {
     switch (job.name) {
       case EVENT_JOB:
-        return this.eventJobs.process(job.data as EventJobData, job.id ?? (job.data as EventJobData).event.id);
+        return this.eventJobs.process(job.data as EventJobData, job.id ?? (job.data as EventJobData).event.id, {
+          // BullMQ counts every start (a stalled job given back to another worker starts again).
+          firstRun: job.attemptsMade === 0 && (job.attemptsStarted ?? 0) <= 1 && (job.stalledCounter ?? 0) === 0,
+        });
       case HANDLER_JOB:
         return this.handlerJobs.process({
           id: job.id ?? '',

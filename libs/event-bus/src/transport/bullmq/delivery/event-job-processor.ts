@@ -8,6 +8,9 @@ import { handlerJob, retryDelay, type HandlerJobQueue } from './handler-jobs.js'
 import { describeError, eventForHandlers, runHandler, type HandlerOutcome } from './handler-runner.js';
 import type { StatusWriter } from './status-writer.js';
 
+/** How long handlers may run on an event's first delivery before the event is marked `processing`. */
+export const PROCESSING_MARK_DELAY_MS = 20;
+
 export interface EventJobProcessorDeps {
   queue: HandlerJobQueue;
   subscriptions: SubscriptionManager;
@@ -29,9 +32,10 @@ export interface EventJobProcessorDeps {
 export class EventJobProcessor {
   constructor(private readonly deps: EventJobProcessorDeps) {}
 
-  async process(data: EventJobData, jobId: string): Promise<void> {
+  async process(data: EventJobData, jobId: string, job: { firstRun: boolean } = { firstRun: false }): Promise<void> {
     const event = eventForHandlers(data.event);
     const handlers = this.deps.subscriptions.handlersFor(event.type);
+    if (data.fresh === true && job.firstRun) return this.processFirstDelivery(event, handlers, jobId);
     const firstDelivery = await this.deps.statuses.markProcessing(event.id);
     let previous: DeliveryRecord[] = [];
     if (!firstDelivery) {
@@ -56,6 +60,43 @@ export class EventJobProcessor {
       return;
     }
     await this.splitOff(event, toRun, outcomes, previous);
+    await this.deps.records.finalizeEvent(event.id);
+  }
+
+  /**
+   * The hot path: the first run of the job `publish` added right after storing the event, so nothing
+   * can have been delivered yet and no database read is needed first. `processing` is written only
+   * when the handlers are still running after PROCESSING_MARK_DELAY_MS: fast handlers cost one status
+   * write (`pending` → `processed`) instead of two, and the event shows `processing` while a slow one
+   * runs. Before any handler record is written the event is `processing`, so a re-delivery (a stalled
+   * job) looks at the records and never re-runs a handler that succeeded.
+   */
+  private async processFirstDelivery(
+    event: StoredEvent,
+    handlers: readonly RegisteredHandler[],
+    jobId: string,
+  ): Promise<void> {
+    let marking: Promise<boolean> | undefined;
+    const markProcessing = (): Promise<boolean> => (marking ??= this.deps.statuses.markProcessing(event.id));
+    const timer = setTimeout(() => void markProcessing().catch(() => undefined), PROCESSING_MARK_DELAY_MS);
+    let outcomes: HandlerOutcome[];
+    try {
+      outcomes = await Promise.all(
+        handlers.map((handler) =>
+          runHandler(handler, event, { attempt: 1, replay: false, handler: handler.name, jobId }),
+        ),
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+    if (outcomes.every((outcome) => outcome.ok)) {
+      // A `processing` write under way lands first, so it cannot overwrite `processed`.
+      await marking;
+      await this.deps.statuses.markProcessed(event.id);
+      return;
+    }
+    await markProcessing();
+    await this.splitOff(event, handlers, outcomes, []);
     await this.deps.records.finalizeEvent(event.id);
   }
 

@@ -14,7 +14,8 @@ export class StatusWriter {
     this.processing = new MicroBatcher(async (ids) => {
       // Only `pending` rows move: a row that is already further along is a re-delivery, and the
       // caller must know (it then looks at the handler records instead of running everything again).
-      const rows: Array<{ id: string }> = await dataSource.query(
+      // TypeORM's PostgreSQL driver answers an UPDATE with `[rows, affectedCount]`.
+      const [rows]: [Array<{ id: string }>, number] = await dataSource.query(
         `UPDATE event_store SET status = 'processing'
          WHERE id = ANY($1::uuid[]) AND status = 'pending'
          RETURNING id`,
@@ -25,7 +26,7 @@ export class StatusWriter {
     });
     this.processed = new MicroBatcher<string, void>(async (ids) => {
       await dataSource.query(
-        `UPDATE event_store SET status = 'processed' WHERE id = ANY($1::uuid[]) AND status = 'processing'`,
+        `UPDATE event_store SET status = 'processed' WHERE id = ANY($1::uuid[]) AND status IN ('pending', 'processing')`,
         [ids],
       );
       return ids.map(() => undefined);
@@ -37,7 +38,7 @@ export class StatusWriter {
     return this.processing.submit(eventId);
   }
 
-  /** `processing` → `processed`, for an event whose handlers all succeeded on their first try. */
+  /** `pending`/`processing` → `processed`, for an event whose handlers all succeeded on their first try. */
   markProcessed(eventId: string): Promise<void> {
     return this.processed.submit(eventId);
   }
