@@ -1,0 +1,68 @@
+/**
+ * The library as a user builds it outside Nest (the seed's usage): a TypeORM DataSource with the
+ * library's entities, `PersistentEventStore`, and `BullMQEventBus` on the run's queue prefix,
+ * with its defaults (concurrency 10, the relay on). The handler is subscribed before
+ * `initialize()`, as every worker process of a shared queue must.
+ */
+import { BullMQEventBus, EventStoreRepository, PersistentEventStore, eventBusEntities } from '@app/event-bus';
+import type { EventBusCoreOptions, EventHandler } from '@app/event-bus';
+import { ConsoleLogger } from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import type { DataSource } from 'typeorm';
+import { WORKER_CONCURRENCY } from '../support/bench-config.js';
+import type { BenchEnvironment } from '../support/bench-environment.js';
+import type { BenchRedisConnection } from '../support/bench-redis.js';
+import { createBenchQueue } from '../support/bench-queues.js';
+import { SqlRecorder } from '../support/sql-recorder.js';
+
+export interface LibraryBusOptions extends Pick<EventBusCoreOptions, 'worker' | 'relay'> {
+  queueName: string;
+  /** Subscribed to every event (`**`) as `bench.noop`. */
+  handler?: EventHandler;
+}
+
+export interface LibraryBus {
+  bus: BullMQEventBus;
+  store: PersistentEventStore;
+  /** The bus's queue seen from outside (to pause, resume and obliterate it); the bus owns its own. */
+  queue: Queue;
+  /** The harness's pool on the bus's database (truncating, waiting for `processed`). */
+  db: DataSource;
+  /** Counts the bus's SQL. */
+  sql: SqlRecorder;
+}
+
+/** Builds and starts a bus on `dataSource` (initialized, with `eventBusEntities`). */
+export async function buildLibraryBus(
+  dataSource: DataSource,
+  redis: BenchRedisConnection,
+  prefix: string,
+  options: LibraryBusOptions,
+): Promise<{ bus: BullMQEventBus; store: PersistentEventStore }> {
+  const store = new PersistentEventStore(new EventStoreRepository(dataSource));
+  const bus = new BullMQEventBus({
+    connection: redis,
+    queueName: options.queueName,
+    prefix,
+    concurrency: WORKER_CONCURRENCY,
+    eventStore: store,
+    worker: options.worker,
+    relay: options.relay,
+    // Start-up lines would drown the tables; warnings and errors still show.
+    logger: new ConsoleLogger('EventBus', { logLevels: ['warn', 'error'] }),
+  });
+  if (options.handler) await bus.subscribe('**', options.handler, { name: 'bench.noop' });
+  await bus.initialize();
+  return { bus, store };
+}
+
+/** A bus of the run, closed (and its queue obliterated) at cleanup. */
+export async function createLibraryBus(env: BenchEnvironment, options: LibraryBusOptions): Promise<LibraryBus> {
+  // Created first, so it is obliterated after the bus has closed (cleanups run last-first).
+  const queue = createBenchQueue(env, options.queueName);
+  const sql = new SqlRecorder();
+  const dataSource = await env.openDataSource({ entities: eventBusEntities, logger: sql });
+  const { bus, store } = await buildLibraryBus(dataSource, env.redis, env.prefix, options);
+  env.onCleanup(() => bus.close());
+  return { bus, store, queue, db: env.dataSource, sql };
+}
