@@ -1,7 +1,7 @@
 /**
  * The SQL of the outbox: the events stored but not enqueued yet are the rows of `event_store` with
- * `job_id IS NULL AND status = 'pending'` (a partial index on `job_id IS NULL` holds just those), so the event table
- * is its own outbox and no second table has to be kept in step with it.
+ * `job_id IS NULL AND status = 'pending'` (a partial index on `job_id IS NULL` holds just those), so
+ * the event table is its own outbox and no second table has to be kept in step with it.
  */
 import { storedEventColumns } from '../../store/typeorm/stored-event.mapper.js';
 
