@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { LoggerService } from '@nestjs/common';
 import type { StoredEvent } from '../../events/domain-event.js';
 import type { CheckedFilter } from '../event-filter.validation.js';
-import type { EventStoreRepository } from './event-store.repository.js';
+import type { EventStoreRepository, StreamPage } from './event-store.repository.js';
 
 /** How long a stream waits, at one position, for committed events hidden behind an older transaction. */
 export const DEFAULT_CATCH_UP_TIMEOUT_MS = 30_000;
@@ -44,44 +44,59 @@ export async function* readGapSafeStream(
   let remaining = filter.limit ?? Number.POSITIVE_INFINITY;
   let pollMs = FIRST_POLL_MS;
   let waitingSince: number | undefined;
+  // One page of read-ahead: a full page means the next one starts right after it, so it is fetched
+  // while this one is consumed (at most two pages in memory). A short page fetches nothing ahead:
+  // the catch-up checks below decide what comes next.
+  let ahead: Promise<StreamPage> | undefined;
 
-  while (remaining > 0) {
-    const limit = Math.min(batchSize, remaining);
-    const page = await repository.findStreamPage(filter, position, limit);
-    for (const event of page.events) {
-      lastYielded = event.sequenceNumber;
-      highestYielded = Math.max(highestYielded, lastYielded);
-      yield event;
-    }
-    if (page.last) {
-      position = page.last;
-      remaining -= page.events.length;
-      pollMs = FIRST_POLL_MS;
-      waitingSince = undefined;
-    }
-    if (page.events.length === limit) continue;
+  try {
+    while (remaining > 0) {
+      const limit = Math.min(batchSize, remaining);
+      const page = await (ahead ?? repository.findStreamPage(filter, position, limit));
+      ahead = undefined;
+      if (page.events.length === limit && remaining > limit) {
+        ahead = repository.findStreamPage(filter, page.last, Math.min(batchSize, remaining - limit));
+        // Awaited (and so thrown) on the next turn; this only keeps a failure meanwhile from counting as unhandled.
+        ahead.catch(() => undefined);
+      }
+      for (const event of page.events) {
+        lastYielded = event.sequenceNumber;
+        highestYielded = Math.max(highestYielded, lastYielded);
+        yield event;
+      }
+      if (page.last) {
+        position = page.last;
+        remaining -= page.events.length;
+        pollMs = FIRST_POLL_MS;
+        waitingSince = undefined;
+      }
+      if (page.events.length === limit) continue;
 
-    // Short: every matching row of a transaction below the horizon has been read.
-    if (!position || page.horizon > position.transactionId) {
-      position = { transactionId: page.horizon, sequenceNumber: 0 }; // Sequence numbers start at 1.
+      // Short: every matching row of a transaction below the horizon has been read.
+      if (!position || page.horizon > position.transactionId) {
+        position = { transactionId: page.horizon, sequenceNumber: 0 }; // Sequence numbers start at 1.
+      }
+      if (!(await repository.hasCommitted(filter, target, position))) return;
+      waitingSince ??= Date.now();
+      const left = waitingSince + catchUpTimeoutMs - Date.now();
+      if (left <= 0) {
+        // Every unread committed event lies after `resume`; with concurrent transactions some read ones may too.
+        const firstUnread = await repository.firstUnreadSequence(filter, position);
+        const resume = Math.min(firstUnread === undefined ? highestYielded : firstUnread - 1, highestYielded);
+        logger?.warn(
+          `Event stream stopped after #${lastYielded}: events committed up to #${target} match its filter but are ` +
+            `hidden behind an older transaction that stayed open in this database for over ${catchUpTimeoutMs} ms. ` +
+            `None was skipped: a stream from afterSequence ${resume} reads them once that transaction ends` +
+            (resume < highestYielded ? ` (and again those this one yielded above #${resume})` : '') +
+            `. Keep transactions short, or raise catchUpTimeoutMs.`,
+        );
+        return;
+      }
+      await sleep(Math.min(pollMs, left));
+      pollMs = Math.min(pollMs * 2, MAX_POLL_MS);
     }
-    if (!(await repository.hasCommitted(filter, target, position))) return;
-    waitingSince ??= Date.now();
-    const left = waitingSince + catchUpTimeoutMs - Date.now();
-    if (left <= 0) {
-      // Every unread committed event lies after `resume`; with concurrent transactions some read ones may too.
-      const firstUnread = await repository.firstUnreadSequence(filter, position);
-      const resume = Math.min(firstUnread === undefined ? highestYielded : firstUnread - 1, highestYielded);
-      logger?.warn(
-        `Event stream stopped after #${lastYielded}: events committed up to #${target} match its filter but are ` +
-          `hidden behind an older transaction that stayed open in this database for over ${catchUpTimeoutMs} ms. ` +
-          `None was skipped: a stream from afterSequence ${resume} reads them once that transaction ends` +
-          (resume < highestYielded ? ` (and again those this one yielded above #${resume})` : '') +
-          `. Keep transactions short, or raise catchUpTimeoutMs.`,
-      );
-      return;
-    }
-    await sleep(Math.min(pollMs, left));
-    pollMs = Math.min(pollMs * 2, MAX_POLL_MS);
+  } finally {
+    // A consumer that stops early leaves no query running behind it (it may close the DataSource next).
+    await ahead?.catch(() => undefined);
   }
 }

@@ -43,13 +43,13 @@ export function toStoredEvent<P = unknown>(row: EventStoreRow): StoredEvent<P> {
   const event: StoredEvent<P> = {
     id: row.id,
     type: row.event_type,
-    timestamp: new Date(row.timestamp).toISOString(),
+    timestamp: toIsoString(row.timestamp),
     tenantId: row.tenant_id,
     payload: row.payload as P,
     sequenceNumber,
     // The original schema defaults status to 'processed' and allows NULL; the library always writes one.
     status: (row.status ?? 'processed') as EventStatus,
-    createdAt: new Date(row.created_at).toISOString(),
+    createdAt: toIsoString(row.created_at),
   };
   // metadata.jobId lives in its own column (the bus sets it after the insert); the API shows it in metadata.
   if (row.metadata || row.job_id !== null) {
@@ -58,4 +58,9 @@ export function toStoredEvent<P = unknown>(row: EventStoreRow): StoredEvent<P> {
     event.metadata = metadata;
   }
   return event;
+}
+
+/** `pg` hands timestamptz over as a Date already: format it as is, without copying it first (a hot path of replay). */
+function toIsoString(value: Date | string): string {
+  return (typeof value === 'string' ? new Date(value) : value).toISOString();
 }

@@ -5,6 +5,7 @@ import type { StoredEvent } from '../../../events/domain-event.js';
 import type { EventStore, EventStreamFilter } from '../../../store/event-store.js';
 import type { RegisteredHandler, SubscriptionManager } from '../../../subscriptions/subscription-manager.js';
 import { describeError, runHandler } from './handler-runner.js';
+import type { HandlerOutcome } from './handler-runner.js';
 
 export interface EventReplayerDeps {
   eventStore: EventStore;
@@ -37,14 +38,23 @@ export class EventReplayer {
     if (options.tenantId !== undefined) filter.tenantId = options.tenantId;
     if (options.workflowId !== undefined) filter.workflowId = options.workflowId;
     let read = 0;
+    // The replayable handlers of each routing table entry: `handlersFor` returns the same frozen array for a type
+    // until the subscriptions change, so this filters once per type instead of allocating a new array per event.
+    const selected = new WeakMap<readonly RegisteredHandler[], readonly RegisteredHandler[]>();
+    const select = (routed: readonly RegisteredHandler[]): readonly RegisteredHandler[] => {
+      let handlers = selected.get(routed);
+      if (!handlers) {
+        handlers = routed.filter((handler) => handler.replay && (only === undefined || only.has(handler.name)));
+        selected.set(routed, handlers);
+      }
+      return handlers;
+    };
     // The store's stream is gap-safe and includes every event committed before this call, waiting
     // (bounded, with a warning) for those an older running transaction still hides.
     for await (const event of this.deps.eventStore.stream(filter)) {
       read += 1;
       progress.lastSequence = event.sequenceNumber;
-      const handlers = this.deps.subscriptions
-        .handlersFor(event.type)
-        .filter((handler) => handler.replay && (only === undefined || only.has(handler.name)));
+      const handlers = select(this.deps.subscriptions.handlersFor(event.type));
       if (handlers.length > 0) {
         progress.events += 1;
         progress.handlerCalls += handlers.length;
@@ -58,19 +68,26 @@ export class EventReplayer {
 
   /** Calls the handlers concurrently, as delivery does; resolves to how many threw. */
   private async deliver(event: StoredEvent, handlers: readonly RegisteredHandler[]): Promise<number> {
-    const outcomes = await Promise.all(
-      handlers.map((handler) => runHandler(handler, event, { attempt: 1, replay: true, handler: handler.name })),
-    );
+    // One handler (the usual case) is awaited alone: no array of outcomes per event.
+    if (handlers.length === 1) return this.report(event, await this.run(handlers[0], event));
+    const outcomes = await Promise.all(handlers.map((handler) => this.run(handler, event)));
     let failed = 0;
-    for (const outcome of outcomes) {
-      if (outcome.ok) continue;
-      failed += 1;
-      this.deps.logger.warn(
-        `Replay: handler ${outcome.handler} failed on event ${event.id} (${event.type}, #${event.sequenceNumber}): ` +
-          describeError(outcome.error),
-      );
-    }
+    for (const outcome of outcomes) failed += this.report(event, outcome);
     return failed;
+  }
+
+  /** Logs a failure; 1 for a failure, 0 for a success. */
+  private report(event: StoredEvent, outcome: HandlerOutcome): number {
+    if (outcome.ok) return 0;
+    this.deps.logger.warn(
+      `Replay: handler ${outcome.handler} failed on event ${event.id} (${event.type}, #${event.sequenceNumber}): ` +
+        describeError(outcome.error),
+    );
+    return 1;
+  }
+
+  private run(handler: RegisteredHandler, event: StoredEvent): Promise<HandlerOutcome> {
+    return runHandler(handler, event, { attempt: 1, replay: true, handler: handler.name });
   }
 }
 
