@@ -1,17 +1,8 @@
+import { SWC_OPTIONS } from './test/support/ts-loader/swc-options.mjs';
+
 // Jest runs in native ESM mode (Nest 12 is ESM-only); @swc/jest compiles TypeScript with
 // decorator metadata so Nest's type-based injection works. Type checking is `npm run typecheck`.
-const swc = [
-  '@swc/jest',
-  {
-    jsc: {
-      target: 'es2022',
-      parser: { syntax: 'typescript', decorators: true },
-      transform: { legacyDecorator: true, decoratorMetadata: true },
-      keepClassNames: true,
-    },
-    module: { type: 'es6' },
-  },
-];
+const swc = ['@swc/jest', SWC_OPTIONS];
 
 const common = {
   extensionsToTreatAsEsm: ['.ts'],

@@ -9,17 +9,9 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath, URL } from 'node:url';
 import swc from '@swc/core';
+import { SWC_OPTIONS as SHARED_SWC_OPTIONS } from './swc-options.mjs';
 
-const SWC_OPTIONS = {
-  jsc: {
-    target: 'es2022',
-    parser: { syntax: 'typescript', decorators: true },
-    transform: { legacyDecorator: true, decoratorMetadata: true },
-    keepClassNames: true,
-  },
-  module: { type: 'es6' },
-  sourceMaps: 'inline',
-};
+const SWC_OPTIONS = { ...SHARED_SWC_OPTIONS, sourceMaps: 'inline' };
 
 export async function resolve(specifier, context, nextResolve) {
   const conditions = context.conditions.includes('source') ? context.conditions : ['source', ...context.conditions];

