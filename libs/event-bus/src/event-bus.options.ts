@@ -50,7 +50,11 @@ export interface EventBusCoreOptions {
   queueName?: string;
   /** BullMQ key prefix; use braces (`{workflow-events}`) on Redis Cluster. @default 'bull' */
   prefix?: string;
-  /** Jobs one worker process runs at once. @default 10 */
+  /**
+   * Jobs whose handlers run at once in one worker process (an event's handlers count as one). The
+   * worker takes up to twice as many jobs from the queue, so committing one job's outcome overlaps
+   * the next one's handlers. @default 10
+   */
   concurrency?: number;
   /** Retry policy of handlers that declare none. @default 3 attempts, exponential from 1 s */
   defaultRetry?: RetryPolicy;

@@ -15,6 +15,15 @@ import type { StreamPosition } from './event-query.sql.js';
 import { storedEventColumns, toStoredEvent } from './stored-event.mapper.js';
 import type { EventStoreRow } from './stored-event.mapper.js';
 
+/** Whether `error` is an INSERT refused because one of its ids is stored already. */
+export function isStoredIdViolation(error: unknown): boolean {
+  const driverError = (error as { driverError?: { code?: string; constraint?: string } } | null)?.driverError;
+  return driverError?.code === UNIQUE_VIOLATION && driverError.constraint === 'event_store_pkey';
+}
+
+/** PostgreSQL's SQLSTATE for a unique violation. */
+const UNIQUE_VIOLATION = '23505';
+
 /** One page of `stream()`, with the position of its last event and the horizon it was read below. */
 export interface StreamPage {
   events: StoredEvent[];
@@ -34,12 +43,17 @@ export class EventStoreRepository {
 
   /**
    * One multi-row INSERT of the whole batch; ids already stored are skipped (`ON CONFLICT DO
-   * NOTHING`) and missing from the result. Rows come in as parallel arrays through `unnest`, so
+   * NOTHING`) and missing from the result, or, with `existing: 'reject'`, fail the whole statement
+   * with a unique violation of `event_store_pkey` (see `isStoredIdViolation`). Rows come in as parallel arrays through `unnest`, so
    * the statement has seven parameters whatever the batch size (a VALUES list would hit
    * PostgreSQL's 65,535-parameter limit past ~9,000 events); `ORDER BY position` hands out
    * sequence numbers in input order.
    */
-  async insert(events: readonly ValidatedEvent[], manager?: EntityManager): Promise<StoredEvent[]> {
+  async insert(
+    events: readonly ValidatedEvent[],
+    manager?: EntityManager,
+    { existing = 'skip' }: { existing?: 'skip' | 'reject' } = {},
+  ): Promise<StoredEvent[]> {
     if (events.length === 0) return [];
     const rows = await this.run<EventStoreRow>(
       manager,
@@ -48,7 +62,7 @@ export class EventStoreRepository {
        FROM unnest($1::uuid[], $2::varchar[], $3::uuid[], $4::jsonb[], $5::timestamptz[], $6::varchar[], $7::jsonb[])
          WITH ORDINALITY AS input (id, event_type, tenant_id, payload, timestamp, workflow_id, metadata, position)
        ORDER BY position
-       ON CONFLICT (id) DO NOTHING
+       ${existing === 'skip' ? 'ON CONFLICT (id) DO NOTHING' : ''}
        RETURNING ${storedEventColumns()}`,
       [
         events.map(({ event }) => event.id),

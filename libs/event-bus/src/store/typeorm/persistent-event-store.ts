@@ -28,7 +28,7 @@ import type {
   EventStreamFilter,
   EventWriteOptions,
 } from '../event-store.js';
-import type { EventStoreRepository } from './event-store.repository.js';
+import { isStoredIdViolation, type EventStoreRepository } from './event-store.repository.js';
 import { DEFAULT_CATCH_UP_TIMEOUT_MS, readGapSafeStream } from './gap-safe-stream.js';
 
 export interface PersistentEventStoreOptions {
@@ -86,6 +86,10 @@ export class PersistentEventStore extends EventStore {
     if (prepared.length === 0) return [];
     const { unique, firstOccurrence } = deduplicateBatch(prepared);
 
+    if (unique.length > 1 && !options?.manager) {
+      const appended = await this.insertAllNew(prepared, unique, firstOccurrence);
+      if (appended) return appended;
+    }
     // A single new event outside a caller's transaction needs none of its own: the one INSERT is
     // atomic, and on a conflict it wrote nothing there is to undo. This saves two round trips per publish.
     const atomic = unique.length === 1 && !options?.manager;
@@ -123,6 +127,31 @@ export class PersistentEventStore extends EventStore {
         };
       });
     });
+  }
+
+  /**
+   * The common case of a batch, in one round trip instead of three (BEGIN, INSERT, COMMIT): one
+   * INSERT that fails as a whole if any of its ids is stored already, so it is all-or-nothing by
+   * itself. Resolves `undefined` when it failed that way; the batch then takes the transactional
+   * path, which compares the stored originals (an idempotent re-publish costs a refused INSERT).
+   */
+  private async insertAllNew<P>(
+    prepared: ValidatedEvent<P>[],
+    unique: ValidatedEvent<P>[],
+    firstOccurrence: boolean[],
+  ): Promise<AppendedEvent<P>[] | undefined> {
+    let inserted: StoredEvent[];
+    try {
+      inserted = await this.repository.insert(unique, undefined, { existing: 'reject' });
+    } catch (error) {
+      if (isStoredIdViolation(error)) return undefined;
+      throw error;
+    }
+    const byId = new Map(inserted.map((event) => [event.id, event]));
+    return prepared.map(({ event }, index) => ({
+      event: byId.get(event.id) as StoredEvent<P>,
+      inserted: firstOccurrence[index],
+    }));
   }
 
   /** An unknown id, and a string that is not a UUID (which no event can have), both resolve `null`. */

@@ -1,7 +1,7 @@
 /**
  * The publish path: store, enqueue, record the job ids. Concurrent `publish` calls are coalesced
  * (one INSERT, one `addBulk`, one UPDATE per batch) without the caller asking; a call that arrives
- * while a batch is in flight joins the next one, and a lone call goes out at once.
+ * while two batches are in flight joins the next one, and a lone call goes out at once.
  */
 import type { LoggerService } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
@@ -23,6 +23,13 @@ type CallOutcome = { ok: true; appended: AppendedEvent[] } | { ok: false; error:
 /** Calls per batch; one call (a `publishAll`) may hold many events. */
 const MAX_CALLS_PER_BATCH = 500;
 
+/**
+ * Two batches at once, so one batch's last round trip (recording the job ids) overlaps the next
+ * one's INSERT, and a slow round trip does not hold every publish behind it. Concurrent publishes
+ * have no order among them either way; a caller that awaits each publish gets its own in order.
+ */
+const BATCHES_IN_FLIGHT = 2;
+
 export class EventPublisher {
   private readonly batcher: MicroBatcher<PublishCall, CallOutcome>;
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -35,7 +42,10 @@ export class EventPublisher {
     private readonly dataSource: DataSource,
     private readonly logger: LoggerService,
   ) {
-    this.batcher = new MicroBatcher((calls) => this.flush(calls), MAX_CALLS_PER_BATCH);
+    this.batcher = new MicroBatcher((calls) => this.flush(calls), {
+      maxBatch: MAX_CALLS_PER_BATCH,
+      maxInFlight: BATCHES_IN_FLIGHT,
+    });
   }
 
   /** False once `close` was called. */

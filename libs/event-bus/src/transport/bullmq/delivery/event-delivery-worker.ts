@@ -10,6 +10,7 @@ import { EVENT_JOB, HANDLER_JOB, type EventJobData, type HandlerJobData } from '
 import { EventJobProcessor } from './event-job-processor.js';
 import { HandlerDeliveryRepository } from './handler-delivery.repository.js';
 import { HandlerJobProcessor } from './handler-job-processor.js';
+import { createHandlerSlots, JOBS_PER_HANDLER_SLOT } from './handler-slots.js';
 import { handlerBackoffStrategy, KEEP_COMPLETED_JOBS, KEEP_FAILED_JOBS, type HandlerJobQueue } from './handler-jobs.js';
 import { StatusWriter } from './status-writer.js';
 
@@ -35,6 +36,7 @@ export interface EventDeliveryWorkerDeps {
   queue: HandlerJobQueue;
   subscriptions: SubscriptionManager;
   defaultRetry: RetryPolicy;
+  /** Jobs whose handlers run at once (see handler-slots.ts). */
   concurrency: number;
   workerOptions?: EventBusWorkerOptions;
   dataSource: DataSource;
@@ -63,7 +65,13 @@ export class EventDeliveryWorker {
   constructor(private readonly deps: EventDeliveryWorkerDeps) {
     this.queueTimeoutMs = deps.queueTimeoutMs ?? EVENT_BUS_DEFAULTS.enqueueTimeoutMs;
     const records = new HandlerDeliveryRepository(deps.dataSource);
-    const common = { subscriptions: deps.subscriptions, defaultRetry: deps.defaultRetry, records, logger: deps.logger };
+    const common = {
+      subscriptions: deps.subscriptions,
+      defaultRetry: deps.defaultRetry,
+      records,
+      slots: createHandlerSlots(deps.concurrency),
+      logger: deps.logger,
+    };
     this.eventJobs = new EventJobProcessor({
       ...common,
       // Bounded, so a queue that stops answering cannot hold a job (and with it `close`) forever: the
@@ -141,7 +149,9 @@ export class EventDeliveryWorker {
     const worker = new WorkerClass(this.deps.queueName, (job: Job) => this.track(this.dispatch(job)), {
       connection: this.deps.connection,
       ...(this.deps.prefix === undefined ? {} : { prefix: this.deps.prefix }),
-      concurrency: this.deps.concurrency,
+      // `concurrency` bounds the handlers (see handler-slots.ts); BullMQ takes more jobs than that, so
+      // the round trips around a job's handlers do not leave a handler slot idle.
+      concurrency: this.deps.concurrency * JOBS_PER_HANDLER_SLOT,
       // Defaults for event jobs added without retention options; handler jobs carry their own.
       removeOnComplete: KEEP_COMPLETED_JOBS,
       removeOnFail: KEEP_FAILED_JOBS,

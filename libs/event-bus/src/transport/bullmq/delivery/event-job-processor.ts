@@ -6,6 +6,7 @@ import type { EventJobData } from '../event-jobs.js';
 import type { DeliveryRecord, DeliveryRecordWrite, HandlerDeliveryRepository } from './handler-delivery.repository.js';
 import { handlerJob, retryDelay, type HandlerJobQueue } from './handler-jobs.js';
 import { describeError, eventForHandlers, runHandler, type HandlerOutcome } from './handler-runner.js';
+import type { HandlerSlots } from './handler-slots.js';
 import type { StatusWriter } from './status-writer.js';
 
 /** How long handlers may run on an event's first delivery before the event is marked `processing`. */
@@ -17,6 +18,8 @@ export interface EventJobProcessorDeps {
   defaultRetry: RetryPolicy;
   records: HandlerDeliveryRepository;
   statuses: StatusWriter;
+  /** Bounds the events whose handlers run at once in this process. */
+  slots: HandlerSlots;
   logger: LoggerService;
 }
 
@@ -51,8 +54,10 @@ export class EventJobProcessor {
 
     const done = new Set(previous.map((record) => record.handler));
     const toRun = handlers.filter((handler) => !done.has(handler.name));
-    const outcomes = await Promise.all(
-      toRun.map((handler) => runHandler(handler, event, { attempt: 1, replay: false, handler: handler.name, jobId })),
+    const outcomes = await this.deps.slots(() =>
+      Promise.all(
+        toRun.map((handler) => runHandler(handler, event, { attempt: 1, replay: false, handler: handler.name, jobId })),
+      ),
     );
 
     if (previous.length === 0 && outcomes.every((outcome) => outcome.ok)) {
@@ -78,17 +83,18 @@ export class EventJobProcessor {
   ): Promise<void> {
     let marking: Promise<boolean> | undefined;
     const markProcessing = (): Promise<boolean> => (marking ??= this.deps.statuses.markProcessing(event.id));
-    const timer = setTimeout(() => void markProcessing().catch(() => undefined), PROCESSING_MARK_DELAY_MS);
-    let outcomes: HandlerOutcome[];
-    try {
-      outcomes = await Promise.all(
-        handlers.map((handler) =>
-          runHandler(handler, event, { attempt: 1, replay: false, handler: handler.name, jobId }),
-        ),
-      );
-    } finally {
-      clearTimeout(timer);
-    }
+    const outcomes = await this.deps.slots(async (): Promise<HandlerOutcome[]> => {
+      const timer = setTimeout(() => void markProcessing().catch(() => undefined), PROCESSING_MARK_DELAY_MS);
+      try {
+        return await Promise.all(
+          handlers.map((handler) =>
+            runHandler(handler, event, { attempt: 1, replay: false, handler: handler.name, jobId }),
+          ),
+        );
+      } finally {
+        clearTimeout(timer);
+      }
+    });
     if (outcomes.every((outcome) => outcome.ok)) {
       // A `processing` write under way lands first, so it cannot overwrite `processed`.
       await marking;

@@ -4,6 +4,7 @@ import type { RetryPolicy } from '../../../subscriptions/retry-policy.js';
 import type { SubscriptionManager } from '../../../subscriptions/subscription-manager.js';
 import type { HandlerJobData } from '../event-jobs.js';
 import type { HandlerDeliveryRepository } from './handler-delivery.repository.js';
+import type { HandlerSlots } from './handler-slots.js';
 import { policyOf } from './handler-jobs.js';
 import { describeError, eventForHandlers, failure, runHandler, type HandlerOutcome } from './handler-runner.js';
 
@@ -11,6 +12,8 @@ export interface HandlerJobProcessorDeps {
   subscriptions: SubscriptionManager;
   defaultRetry: RetryPolicy;
   records: HandlerDeliveryRepository;
+  /** Bounds the handler runs of this process, shared with the event jobs. */
+  slots: HandlerSlots;
   logger: LoggerService;
 }
 
@@ -42,7 +45,9 @@ export class HandlerJobProcessor {
     const policy = policyOf(this.deps.subscriptions, name, this.deps.defaultRetry);
 
     const outcome: HandlerOutcome = handler
-      ? await runHandler(handler, event, { attempt, replay: false, handler: name, jobId: job.id })
+      ? await this.deps.slots(() =>
+          runHandler(handler, event, { attempt, replay: false, handler: name, jobId: job.id }),
+        )
       : failure(name, new Error(`No handler named "${name}" is registered in this worker process`));
 
     const base = { eventId: event.id, handler: name, attempts: attempt, jobId: job.id };

@@ -37,12 +37,48 @@ describe('MicroBatcher', () => {
 
   it('splits a backlog into batches of at most maxBatch items', async () => {
     const sizes: number[] = [];
-    const batcher = new MicroBatcher<number, number>(async (items) => {
-      sizes.push(items.length);
-      return [...items];
-    }, 2);
+    const batcher = new MicroBatcher<number, number>(
+      async (items) => {
+        sizes.push(items.length);
+        return [...items];
+      },
+      { maxBatch: 2 },
+    );
     await Promise.all([1, 2, 3, 4, 5].map((item) => batcher.submit(item)));
     expect(sizes).toEqual([2, 2, 1]);
+  });
+
+  it('with maxInFlight 2, starts a second flush while the first runs, and queues behind both', async () => {
+    const batches: number[][] = [];
+    const held: Array<() => void> = [];
+    const batcher = new MicroBatcher<number, number>(
+      async (items) => {
+        batches.push([...items]);
+        await new Promise<void>((resolve) => held.push(resolve));
+        return items.map((item) => -item);
+      },
+      { maxInFlight: 2 },
+    );
+    const settle = async (): Promise<void> => {
+      for (let tick = 0; tick < 5; tick++) await Promise.resolve();
+    };
+
+    const first = batcher.submit(1);
+    await settle();
+    const second = batcher.submit(2);
+    await settle();
+    expect(batches).toEqual([[1], [2]]); // the second did not wait for the first
+
+    const queued = [batcher.submit(3), batcher.submit(4)];
+    await settle();
+    expect(batches).toHaveLength(2); // both in flight: 3 and 4 wait
+
+    held[1](); // the second flush settles; its loop takes what waits, as one batch
+    await settle();
+    expect(batches).toEqual([[1], [2], [3, 4]]);
+    held[0]();
+    held[2]();
+    await expect(Promise.all([first, second, ...queued])).resolves.toEqual([-1, -2, -3, -4]);
   });
 
   it('rejects every call of a failed flush, and keeps working afterwards', async () => {
