@@ -63,6 +63,25 @@ describe('PersistentEventStore: save, saveAll, append', () => {
       expect(fromOffset.timestamp).toBe('2025-03-04T05:06:07.089Z');
     });
 
+    it('reads timestamps back as JavaScript writes them, at the edges of the range and of precision', async () => {
+      const edges = ['0001-01-01T00:00:00.000Z', '9999-12-31T23:59:59.999Z', '2025-06-30T23:59:59.999Z'];
+      const stored = await store.saveAll([
+        ...edges.map((timestamp) => newEvent({ timestamp })),
+        newEvent({ timestamp: '2025-01-01T01:00:00.123999+01:00' }),
+      ]);
+      expect(stored.map((event) => event.timestamp)).toEqual([...edges, '2025-01-01T00:00:00.123Z']);
+      const reread = await store.query({ afterSequence: stored[0].sequenceNumber - 1 });
+      expect(reread.map((event) => event.timestamp)).toEqual(stored.map((event) => event.timestamp));
+
+      // created_at has microseconds in the table; the API truncates them to milliseconds, as a Date does.
+      const [{ micros }] = await db.dataSource.query<{ micros: string }[]>(
+        `SELECT extract(epoch FROM created_at) * 1000000 AS micros FROM event_store WHERE id = $1`,
+        [stored[0].id],
+      );
+      expect(stored[0].createdAt).toBe(new Date(Math.floor(Number(micros) / 1000)).toISOString());
+      expect(reread[0].createdAt).toBe(stored[0].createdAt);
+    });
+
     it('lower-cases upper-case UUIDs, so later reads and comparisons match', async () => {
       const id = randomUUID().toUpperCase();
       const stored = await store.save(newEvent({ id, tenantId: TENANT_B.toUpperCase() }));

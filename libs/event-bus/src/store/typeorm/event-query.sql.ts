@@ -1,6 +1,6 @@
 import type { CheckedFilter } from '../event-filter.validation.js';
 import { GAP_SAFE_HORIZON, GAP_SAFE_VISIBILITY } from './gap-safe-visibility.js';
-import { storedEventColumns } from './stored-event.mapper.js';
+import { storedEventColumnNames, storedEventColumns } from './stored-event.mapper.js';
 
 /**
  * The SELECTs behind every read. The WHERE clause is assembled from a fixed list of conditions,
@@ -40,10 +40,11 @@ export function buildEventSelect(filter: CheckedFilter, { gapSafe }: EventSelect
   const columns = storedEventColumns();
   const select = `SELECT ${columns} FROM event_store${where(conditions)} ORDER BY sequence_number${limit}`;
   if (!gapSafe) return { sql: select, params };
+  const names = storedEventColumnNames();
   return {
     sql:
-      `SELECT ${columns} FROM (` +
-      `SELECT ${columns}, every(${GAP_SAFE_VISIBILITY}) OVER (ORDER BY sequence_number) AS final ` +
+      `SELECT ${names} FROM (` +
+      `SELECT ${names}, every(${GAP_SAFE_VISIBILITY}) OVER (ORDER BY sequence_number) AS final ` +
       `FROM (SELECT ${columns}, transaction_id FROM event_store${where(conditions)} ORDER BY sequence_number${limit}) ` +
       `AS page) AS page WHERE final ORDER BY sequence_number`,
     params,
