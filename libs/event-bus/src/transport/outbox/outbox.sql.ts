@@ -3,6 +3,7 @@
  * `job_id IS NULL AND status = 'pending'` (a partial index on `job_id IS NULL` holds just those), so
  * the event table is its own outbox and no second table has to be kept in step with it.
  */
+import { lockEventRowsInIdOrder } from '../../store/typeorm/row-lock-order.sql.js';
 import { storedEventColumns } from '../../store/typeorm/stored-event.mapper.js';
 
 /** The channel a transactional publish notifies; PostgreSQL delivers the notification only on commit. */
@@ -14,11 +15,16 @@ export const MAX_NOTIFIED_IDS = 200;
 /** `$1`: comma-separated event ids, or '' for "look at every un-enqueued row now". */
 export const NOTIFY_OUTBOX_SQL = `SELECT pg_notify('${OUTBOX_CHANNEL}', $1)`;
 
-/** Records the BullMQ job id of each enqueued event. `$1`: event ids, `$2`: job ids (same order). */
+/**
+ * Records the BullMQ job id of each enqueued event, locking the rows in id order first (workers may
+ * be writing the statuses of the same events: see row-lock-order.sql.ts).
+ * `$1`: event ids, `$2`: job ids (same order).
+ */
 export const MARK_ENQUEUED_SQL = `
+  ${lockEventRowsInIdOrder('$1')}
   UPDATE event_store AS e SET job_id = j.job_id
-  FROM unnest($1::uuid[], $2::varchar[]) AS j(id, job_id)
-  WHERE e.id = j.id`;
+  FROM locked, unnest($1::uuid[], $2::varchar[]) AS j(id, job_id)
+  WHERE e.id = locked.id AND e.id = j.id`;
 
 /**
  * Claims un-enqueued rows in sequence order; rows another relay holds are skipped, so relays in many

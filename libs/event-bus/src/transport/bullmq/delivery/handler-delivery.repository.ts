@@ -1,5 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { EventStatus } from '../../../events/domain-event.js';
+import { lockEventRowsInIdOrder } from '../../../store/typeorm/row-lock-order.sql.js';
 import type { HandlerDeliveryStatus } from './handler-delivery.entity.js';
 
 /** One row of `event_handler_deliveries`. */
@@ -139,7 +140,8 @@ export class HandlerDeliveryRepository {
       ],
     );
     await manager.query(
-      `UPDATE event_store SET status = 'processing' WHERE id = ANY($1::uuid[]) AND status <> 'processing'`,
+      `${lockEventRowsInIdOrder('$1')}
+       UPDATE event_store AS e SET status = 'processing' FROM locked WHERE e.id = locked.id AND e.status <> 'processing'`,
       [[...new Set(redrives.map((redrive) => redrive.eventId))]],
     );
   }

@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { MicroBatcher } from './micro-batcher.js';
+import { MARK_PROCESSED_SQL, MARK_PROCESSING_SQL } from './status.sql.js';
 
 /**
  * The happy path's status writes, batched across the jobs a worker runs concurrently: one
@@ -15,20 +16,12 @@ export class StatusWriter {
       // Only `pending` rows move: a row that is already further along is a re-delivery, and the
       // caller must know (it then looks at the handler records instead of running everything again).
       // TypeORM's PostgreSQL driver answers an UPDATE with `[rows, affectedCount]`.
-      const [rows]: [Array<{ id: string }>, number] = await dataSource.query(
-        `UPDATE event_store SET status = 'processing'
-         WHERE id = ANY($1::uuid[]) AND status = 'pending'
-         RETURNING id`,
-        [ids],
-      );
+      const [rows]: [Array<{ id: string }>, number] = await dataSource.query(MARK_PROCESSING_SQL, [ids]);
       const moved = new Set(rows.map((row) => row.id));
       return ids.map((id) => moved.has(id));
     });
     this.processed = new MicroBatcher<string, void>(async (ids) => {
-      await dataSource.query(
-        `UPDATE event_store SET status = 'processed' WHERE id = ANY($1::uuid[]) AND status IN ('pending', 'processing')`,
-        [ids],
-      );
+      await dataSource.query(MARK_PROCESSED_SQL, [ids]);
       return ids.map(() => undefined);
     });
   }
