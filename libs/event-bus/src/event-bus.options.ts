@@ -50,12 +50,16 @@ export interface EventBusCoreOptions {
   queueName?: string;
   /** BullMQ key prefix; use braces (`{workflow-events}`) on Redis Cluster. @default 'bull' */
   prefix?: string;
-  /**
-   * Jobs whose handlers run at once in one worker process (an event's handlers count as one). The
-   * worker takes up to twice as many jobs from the queue, so committing one job's outcome overlaps
-   * the next one's handlers. @default 10
-   */
+  /** Jobs whose handlers run at once in one worker process (an event's handlers count as one). @default 10 */
   concurrency?: number;
+  /**
+   * Jobs one worker process takes from the queue beyond `concurrency`. They wait in the process for
+   * a handler slot, while a job whose handlers are done commits its outcome (status, BullMQ
+   * completion) without holding one, so short handlers keep every slot busy. With slow handlers and
+   * a short queue they are jobs another process could have run: `0` leaves every job that is not
+   * running in the queue. @default 3 × concurrency
+   */
+  prefetch?: number;
   /** Retry policy of handlers that declare none. @default 3 attempts, exponential from 1 s */
   defaultRetry?: RetryPolicy;
   /** Consume events in this process. `false` makes a publish-only process. @default true */

@@ -29,6 +29,7 @@ const CHECKS: Record<string, Check> = {
   },
   prefix: checkNonEmptyString,
   concurrency: checkPositiveInteger,
+  prefetch: checkNonNegativeInteger,
   defaultRetry: (value, option) => validateRetryPolicy(value, option),
   worker: checkBoolean,
   backend: (value, option) => {

@@ -26,6 +26,7 @@ import { DEFAULT_RETRY_POLICY } from '../../subscriptions/retry-policy.js';
 import { SubscriptionManager } from '../../subscriptions/subscription-manager.js';
 import type { EventHandler, SubscribeOptions, Subscription } from '../../subscriptions/subscription.js';
 import { EventReplayer } from './delivery/event-replayer.js';
+import { defaultPrefetch } from './delivery/handler-slots.js';
 import { resolveRelaySettings } from './bus-settings.js';
 import type { BusSettings } from './bus-settings.js';
 import { BusRuntime } from './bus-runtime.js';
@@ -57,9 +58,11 @@ export class BullMQEventBus extends EventBus {
     this.dataSource = dataSourceOf(eventStore);
     this.subscriptions = subscriptions ?? new SubscriptionManager({ logger: this.logger });
     this.backend = resolveQueueBackend(core, this.dataSource);
+    const concurrency = core.concurrency ?? EVENT_BUS_DEFAULTS.concurrency;
     this.settings = {
       queueName: queue?.name ?? core.queueName ?? EVENT_BUS_DEFAULTS.queueName,
-      concurrency: core.concurrency ?? EVENT_BUS_DEFAULTS.concurrency,
+      concurrency,
+      prefetch: core.prefetch ?? defaultPrefetch(concurrency),
       defaultRetry: core.defaultRetry ?? DEFAULT_RETRY_POLICY,
       worker: core.worker ?? EVENT_BUS_DEFAULTS.worker,
       enqueueTimeoutMs: core.enqueueTimeoutMs ?? EVENT_BUS_DEFAULTS.enqueueTimeoutMs,

@@ -134,6 +134,7 @@ export class BusRuntime {
         subscriptions,
         defaultRetry: settings.defaultRetry,
         concurrency: settings.concurrency,
+        prefetch: settings.prefetch,
         workerOptions: this.deps.options.workerOptions,
         dataSource,
         logger,
@@ -143,7 +144,7 @@ export class BusRuntime {
     }
     logger.log(
       `Event bus started: queue "${this.queue.name}" on ${backend.kind === 'redis' ? 'Redis' : "BullMQ's PostgreSQL backend"}, ` +
-        `${this.worker ? `consuming with concurrency ${settings.concurrency}` : 'publish-only (worker: false)'}, ` +
+        `${this.worker ? `consuming with concurrency ${settings.concurrency} (prefetch ${settings.prefetch})` : 'publish-only (worker: false)'}, ` +
         `relay ${settings.relay ? 'on' : 'off'}.`,
     );
   }

@@ -7,6 +7,8 @@ import type { OutboxRelaySettings } from '../outbox/outbox-relay.js';
 export interface BusSettings {
   queueName: string;
   concurrency: number;
+  /** Jobs a worker takes beyond `concurrency` (see handler-slots.ts). */
+  prefetch: number;
   defaultRetry: RetryPolicy;
   /** Consume the queue in this process. */
   worker: boolean;

@@ -10,7 +10,7 @@ import { EVENT_JOB, HANDLER_JOB, type EventJobData, type HandlerJobData } from '
 import { EventJobProcessor } from './event-job-processor.js';
 import { HandlerDeliveryRepository } from './handler-delivery.repository.js';
 import { HandlerJobProcessor } from './handler-job-processor.js';
-import { createHandlerSlots, JOBS_PER_HANDLER_SLOT } from './handler-slots.js';
+import { createHandlerSlots } from './handler-slots.js';
 import { handlerBackoffStrategy, KEEP_COMPLETED_JOBS, KEEP_FAILED_JOBS, type HandlerJobQueue } from './handler-jobs.js';
 import { StatusWriter } from './status-writer.js';
 
@@ -38,6 +38,8 @@ export interface EventDeliveryWorkerDeps {
   defaultRetry: RetryPolicy;
   /** Jobs whose handlers run at once (see handler-slots.ts). */
   concurrency: number;
+  /** Jobs taken from the queue beyond `concurrency`, waiting for a handler slot. */
+  prefetch: number;
   workerOptions?: EventBusWorkerOptions;
   dataSource: DataSource;
   logger: LoggerService;
@@ -151,7 +153,7 @@ export class EventDeliveryWorker {
       ...(this.deps.prefix === undefined ? {} : { prefix: this.deps.prefix }),
       // `concurrency` bounds the handlers (see handler-slots.ts); BullMQ takes more jobs than that, so
       // the round trips around a job's handlers do not leave a handler slot idle.
-      concurrency: this.deps.concurrency * JOBS_PER_HANDLER_SLOT,
+      concurrency: this.deps.concurrency + this.deps.prefetch,
       // Defaults for event jobs added without retention options; handler jobs carry their own.
       removeOnComplete: KEEP_COMPLETED_JOBS,
       removeOnFail: KEEP_FAILED_JOBS,
