@@ -27,7 +27,6 @@ async function bootstrap(): Promise<void> {
   try {
     const app = await NestFactory.create(AppModule.forRoot(resolved));
     // SIGINT/SIGTERM close the app: event workers drain their running handlers, then TypeORM disconnects.
-    app.enableShutdownHooks();
     closeOnSignal(app, embedded);
     await app.listen(config.port);
     logger.log(describeMode(resolved, embedded));
@@ -40,10 +39,11 @@ async function bootstrap(): Promise<void> {
 }
 
 /**
- * Nest closes the app on a shutdown signal, then re-raises the signal. The embedded database must
- * outlive every connection the app holds, so it stops after that; listening here too keeps the
- * process alive until it has, and `app.close()` joins the shutdown Nest already runs. A second
- * signal (Ctrl-C again) gives up waiting, e.g. for a queue backend that no longer answers.
+ * Shutdown signals close the app here rather than through `enableShutdownHooks()`: `app.close()`
+ * runs the same lifecycle hooks, and the embedded database must outlive every connection the app
+ * holds, so it stops only after that. (Nest's own listener re-raises the signal once it has closed
+ * the app, which this listener would take for a second Ctrl-C.) A second signal gives up waiting,
+ * e.g. for a queue backend that no longer answers.
  */
 function closeOnSignal(app: INestApplication, embedded: EmbeddedPostgres | undefined): void {
   let closing = false;

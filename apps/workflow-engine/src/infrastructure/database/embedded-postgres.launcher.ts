@@ -15,7 +15,10 @@ export interface EmbeddedPostgresLaunchOptions {
   /** 0 picks a free port at every start. */
   port: number;
   database: string;
-  /** Node options of the supervisor process (e.g. a TypeScript loader when running from sources). */
+  /**
+   * Node options of the supervisor process. @default none; from TypeScript sources, this process's
+   * own (its TypeScript loader)
+   */
   execArgv?: string[];
   /** @default 120000 (the first start also creates the cluster) */
   startTimeoutMs?: number;
@@ -33,9 +36,10 @@ export interface EmbeddedPostgres {
   stop(): Promise<void>;
 }
 
-// Running from TypeScript sources (tests), the supervisor is the `.ts` sibling.
+// Running from TypeScript sources (tests), the supervisor is the `.ts` sibling, loaded the way this one was.
+const FROM_SOURCES = import.meta.url.endsWith('.ts');
 const SUPERVISOR = fileURLToPath(
-  new URL(`./embedded-postgres.supervisor${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url),
+  new URL(`./embedded-postgres.supervisor${FROM_SOURCES ? '.ts' : '.js'}`, import.meta.url),
 );
 
 export async function launchEmbeddedPostgres(options: EmbeddedPostgresLaunchOptions): Promise<EmbeddedPostgres> {
@@ -51,7 +55,7 @@ export async function launchEmbeddedPostgres(options: EmbeddedPostgresLaunchOpti
     // Its own process group: a Ctrl-C in the terminal must not stop the database under the app.
     detached: true,
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    execArgv: options.execArgv ?? [],
+    execArgv: options.execArgv ?? (FROM_SOURCES ? process.execArgv : []),
   });
 
   const ready = await firstMessage(child, options.startTimeoutMs ?? 120_000).catch((error: unknown) => {

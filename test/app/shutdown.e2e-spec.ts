@@ -1,0 +1,62 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { waitFor } from '../support/database.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * The sample app as a newcomer runs it (its own `main.ts`, no DATABASE_URL or REDIS_URL: the
+ * embedded PostgreSQL), stopped the way a person stops it: one Ctrl-C. It must close cleanly, exit
+ * code 0, and not take that one signal for a second one that gives up waiting. (With Nest's own
+ * signal listener on as well, Nest re-raised the signal once it had closed the app, while the
+ * embedded database was still stopping: the app then exited 1.)
+ */
+describe('the sample app on one SIGINT', () => {
+  let dataRoot: string;
+  let app: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    dataRoot = await mkdtemp(join(tmpdir(), 'app-shutdown-'));
+  });
+
+  afterEach(() => {
+    if (app && app.exitCode === null && app.signalCode === null) app.kill('SIGKILL');
+    app = undefined;
+  });
+
+  afterAll(() => rm(dataRoot, { recursive: true, force: true }));
+
+  it('closes the app and exits 0, without giving up on the shutdown', async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', EMBEDDED_POSTGRES_DIR: join(dataRoot, 'postgres') };
+    // Embedded mode: its own database server, and the queue on BullMQ's PostgreSQL backend in it.
+    for (const name of ['DATABASE_URL', 'REDIS_URL', 'REDIS_HOST', 'REDIS_PORT', 'REDIS_PASSWORD']) delete env[name];
+    const child = spawn(
+      process.execPath,
+      ['--import', './test/support/ts-loader/register.mjs', 'apps/workflow-engine/src/main.ts'],
+      { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    app = child;
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+
+    await waitFor(() => output.includes('Ready on') || child.exitCode !== null, {
+      timeoutMs: 60_000,
+      message: 'the app to start',
+    });
+    expect(output).toContain('Ready on');
+
+    child.kill('SIGINT');
+    const [code, signal] = await exited;
+    expect(output).toContain('SIGINT: closing the app');
+    expect(output).not.toContain('SIGINT again');
+    expect(output).toContain('Embedded PostgreSQL stopped');
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+  }, 90_000);
+});
