@@ -44,10 +44,10 @@ export class EventStoreRepository {
   /**
    * One multi-row INSERT of the whole batch; ids already stored are skipped (`ON CONFLICT DO
    * NOTHING`) and missing from the result, or, with `existing: 'reject'`, fail the whole statement
-   * with a unique violation of `event_store_pkey` (see `isStoredIdViolation`). Rows come in as parallel arrays through `unnest`, so
-   * the statement has seven parameters whatever the batch size (a VALUES list would hit
-   * PostgreSQL's 65,535-parameter limit past ~9,000 events); `ORDER BY position` hands out
-   * sequence numbers in input order.
+   * with a unique violation of `event_store_pkey` (see `isStoredIdViolation`). Rows come in as
+   * parallel arrays through `unnest`, so the statement has seven parameters whatever the batch size
+   * (a VALUES list would hit PostgreSQL's 65,535-parameter limit past ~9,000 events); `ORDER BY
+   * position` hands out sequence numbers in input order.
    */
   async insert(
     events: readonly ValidatedEvent[],

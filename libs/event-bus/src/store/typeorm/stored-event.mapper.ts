@@ -1,6 +1,9 @@
 import type { EventMetadata, EventStatus, StoredEvent } from '../../events/domain-event.js';
 
-/** A row of `event_store` as `pg` returns it for `storedEventColumns` (BIGINT as a string, timestamps as ISO text, jsonb parsed). */
+/**
+ * A row of `event_store` as `pg` returns it for `storedEventColumns`: BIGINT as a string, timestamps
+ * as ISO text, jsonb parsed.
+ */
 export interface EventStoreRow {
   id: string;
   event_type: string;

@@ -142,10 +142,12 @@ export class BusRuntime {
       });
       await this.worker.start();
     }
+    const on = backend.kind === 'redis' ? 'Redis' : "BullMQ's PostgreSQL backend";
+    const consuming = this.worker
+      ? `consuming with concurrency ${settings.concurrency} (prefetch ${settings.prefetch})`
+      : 'publish-only (worker: false)';
     logger.log(
-      `Event bus started: queue "${this.queue.name}" on ${backend.kind === 'redis' ? 'Redis' : "BullMQ's PostgreSQL backend"}, ` +
-        `${this.worker ? `consuming with concurrency ${settings.concurrency} (prefetch ${settings.prefetch})` : 'publish-only (worker: false)'}, ` +
-        `relay ${settings.relay ? 'on' : 'off'}.`,
+      `Event bus started: queue "${this.queue.name}" on ${on}, ${consuming}, relay ${settings.relay ? 'on' : 'off'}.`,
     );
   }
 

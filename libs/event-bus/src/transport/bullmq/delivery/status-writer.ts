@@ -3,9 +3,9 @@ import { MicroBatcher } from './micro-batcher.js';
 import { MARK_PROCESSED_SQL, MARK_PROCESSING_SQL } from './status.sql.js';
 
 /**
- * The happy path's status writes, batched across the jobs a worker runs concurrently: one
- * `UPDATE … WHERE id = ANY($1)` per batch instead of one per event. Each job awaits its own write
- * before it completes, so a completed job always has its status committed.
+ * The happy path's status writes, batched across the jobs a worker runs concurrently: one UPDATE
+ * per batch instead of one per event (status.sql.ts). Each job awaits its own write before it
+ * completes, so a completed job always has its status committed.
  */
 export class StatusWriter {
   private readonly processing: MicroBatcher<string, boolean>;
@@ -13,9 +13,9 @@ export class StatusWriter {
 
   constructor(dataSource: DataSource) {
     this.processing = new MicroBatcher(async (ids) => {
-      // Only `pending` rows move: a row that is already further along is a re-delivery, and the
-      // caller must know (it then looks at the handler records instead of running everything again).
-      // TypeORM's PostgreSQL driver answers an UPDATE with `[rows, affectedCount]`.
+      // The caller must know which rows were not `pending` (re-deliveries: it then looks at the
+      // handler records instead of running everything again). TypeORM's PostgreSQL driver answers
+      // an UPDATE with `[rows, affectedCount]`.
       const [rows]: [Array<{ id: string }>, number] = await dataSource.query(MARK_PROCESSING_SQL, [ids]);
       const moved = new Set(rows.map((row) => row.id));
       return ids.map((id) => moved.has(id));
