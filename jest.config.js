@@ -27,4 +27,8 @@ export default {
     },
   ],
   testTimeout: 30000,
+  // A run must end. Suites close what they open, also when a test fails; this is the backstop, so
+  // that something a failed test left behind (a worker, a socket) cannot keep Jest alive once every
+  // suite and the global teardown are done. `npm test -- --detectOpenHandles` shows what it was.
+  forceExit: true,
 };

@@ -1,11 +1,14 @@
 /**
- * `npm run migration:run`: applies the library's migrations to `DATABASE_URL`
- * (default postgres://postgres@127.0.0.1:5432/test) and says what ran.
+ * `npm run migration:run`: applies the library's migrations to `DATABASE_URL` (read from the
+ * environment or `.env`, as the app does; default: the database `docker-compose.yml` creates) and
+ * says what ran.
  */
+import { existsSync } from 'node:fs';
 import { DataSource } from 'typeorm';
 import { migrations } from '../migrations/index.js';
 
-const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
+/** The database of `docker-compose.yml` and `.env.example`. */
+const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/workflow_engine';
 
 /** The URL without its password, for logs. */
 function redact(url: string): string {
@@ -19,6 +22,7 @@ function redact(url: string): string {
 }
 
 async function main(): Promise<void> {
+  if (existsSync('.env')) process.loadEnvFile('.env');
   const url = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
   // No entities: migrations carry their own SQL. TypeORM keeps its record in the `migrations` table.
   const dataSource = new DataSource({ type: 'postgres', url, migrations, installExtensions: false });
