@@ -168,4 +168,30 @@ describe('validateEventBusOptions', () => {
     expect(rejection({ connection: 'redis//:hunter2@cache' }).message).not.toContain('hunter2');
     expect(rejection({ connection: 'http://:hunter2@cache' }).message).not.toContain('hunter2');
   });
+
+  it.each<[string, unknown, string]>([
+    ['a misspelt password', { connection: { pasword: 'hunter2' } }, 'connection.pasword'],
+    ['an auth field', { connection: { auth: 'hunter2' } }, 'connection.auth'],
+    ['an unknown top-level secret', { redisPassword: 'hunter2' }, 'redisPassword'],
+    ['a misspelt PostgreSQL secret', { postgres: { password: 'hunter2' } }, 'postgres.password'],
+    [
+      'a connection URL inside workerOptions',
+      { workerOptions: { connection: 'redis://:hunter2@cache' } },
+      'workerOptions.connection',
+    ],
+    ['a misspelt relay setting holding a secret', { relay: { token: 'hunter2' } }, 'relay.token'],
+  ])('names %s without echoing its value', (_label, options, option) => {
+    const error = rejection(options);
+    expect(error.option).toBe(option);
+    expect(error.message).not.toContain('hunter2');
+  });
+
+  it.each<[string, unknown, string]>([
+    ['a URL as the backend', { backend: 'redis://:hunter2@cache:6379' }, 'backend'],
+    ['a URL with a user as the queue name', { queueName: 'redis://admin:hunter2@cache:6379' }, 'queueName'],
+  ])('masks the credentials of %s given where they do not belong', (_label, options, option) => {
+    const error = rejection(options);
+    expect(error.option).toBe(option);
+    expect(error.message).not.toContain('hunter2');
+  });
 });
