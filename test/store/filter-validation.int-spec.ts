@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { EventValidationError, type EventQueryOptions, type PersistentEventStore } from '@app/event-bus';
+import { EntityManager } from 'typeorm';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { storeFor, TENANT_A } from './store-fixtures.js';
 
@@ -40,7 +41,7 @@ describe('PersistentEventStore: malformed filters are rejected before any SQL', 
   ];
 
   const expectRejectedWithoutSql = async (call: () => Promise<unknown>, field: string): Promise<void> => {
-    const query = jest.spyOn(db.dataSource.manager, 'query');
+    const query = jest.spyOn(EntityManager.prototype, 'query');
     try {
       const error = await call().catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(EventValidationError);
