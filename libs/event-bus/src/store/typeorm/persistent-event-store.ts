@@ -17,6 +17,7 @@ import {
   checkQueryOptions,
   checkUuid,
   checkWorkflowId,
+  readFilter,
   throwIfInvalid,
 } from '../event-filter.validation.js';
 import type { CheckedFilter } from '../event-filter.validation.js';
@@ -188,14 +189,17 @@ export class PersistentEventStore extends EventStore {
     options?: EventQueryOptions,
   ): Promise<StoredEvent<P>[]> {
     const issues: EventValidationIssue[] = [];
-    checkDate('from', from, issues);
-    checkDate('to', to, issues);
-    if (issues.length === 0 && to.getTime() < from.getTime()) {
-      issues.push({ field: 'to', message: `must not be before from (${from.toISOString()}), got ${to.toISOString()}` });
+    const start = checkDate('from', from, issues);
+    const end = checkDate('to', to, issues);
+    if (start && end && end.getTime() < start.getTime()) {
+      issues.push({
+        field: 'to',
+        message: `must not be before from (${start.toISOString()}), got ${end.toISOString()}`,
+      });
     }
     const filter = checkQueryOptions(options, issues);
     throwIfInvalid(issues);
-    return this.find({ ...filter, from, to });
+    return this.find({ ...filter, from: start, to: end });
   }
 
   async getEventsByWorkflowId<P = unknown>(workflowId: string, options?: EventQueryOptions): Promise<StoredEvent<P>[]> {
@@ -257,7 +261,7 @@ export class PersistentEventStore extends EventStore {
 
 /** Milliseconds, 0 (never wait) to `Infinity` (wait as long as it takes). */
 function checkCatchUpTimeout(filter: EventStreamFilter | undefined, issues: EventValidationIssue[]): number {
-  const value: unknown = filter?.catchUpTimeoutMs;
+  const value: unknown = readFilter('catchUpTimeoutMs', () => filter?.catchUpTimeoutMs);
   if (value === undefined) return DEFAULT_CATCH_UP_TIMEOUT_MS;
   if (typeof value === 'number' && value >= 0) return value;
   issues.push({

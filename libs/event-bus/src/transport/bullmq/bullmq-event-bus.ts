@@ -27,6 +27,7 @@ import { DEFAULT_RETRY_POLICY } from '../../subscriptions/retry-policy.js';
 import { SubscriptionManager } from '../../subscriptions/subscription-manager.js';
 import type { EventHandler, SubscribeOptions, Subscription } from '../../subscriptions/subscription.js';
 import { EventReplayer } from './delivery/event-replayer.js';
+import { checkFailedDeliveryFilter } from './delivery/failed-delivery-filter.js';
 import { defaultPrefetch } from './delivery/handler-slots.js';
 import { resolveRelaySettings } from './bus-settings.js';
 import type { BusSettings } from './bus-settings.js';
@@ -169,6 +170,7 @@ export class BullMQEventBus extends EventBus {
    */
   async retryFailed(filter?: FailedDeliveryFilter): Promise<number> {
     const runtime = await this.ready('retryFailed');
+    checkFailedDeliveryFilter(filter); // before any SQL, the probe's included
     await checkStoreAnswers(this.dataSource, this.storeTimeoutMs);
     try {
       return await runtime.failedDeliveries.retry(filter);
