@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import type { PersistentEventStore, StoredEvent } from '@app/event-bus';
+import { EntityManager } from 'typeorm';
 import { createTestDatabase, type TestDatabase, waitForPagingReaders } from '../support/database.js';
 import { newEvent, storeFor, TENANT_A, TENANT_B } from './store-fixtures.js';
 
@@ -52,7 +53,7 @@ describe('PersistentEventStore: queries', () => {
 
     it('returns null for an unknown id, and for a malformed one without running SQL', async () => {
       await expect(store.findById(randomUUID())).resolves.toBeNull();
-      const query = jest.spyOn(db.dataSource.manager, 'query');
+      const query = jest.spyOn(EntityManager.prototype, 'query');
       try {
         await expect(store.findById("' OR 1=1 --")).resolves.toBeNull();
         await expect(store.findById('')).resolves.toBeNull();

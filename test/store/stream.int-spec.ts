@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { PersistentEventStore, StoredEvent } from '@app/event-bus';
+import { EntityManager } from 'typeorm';
 import { buildStreamPage } from '../../libs/event-bus/src/store/typeorm/event-query.sql.js';
 import { GAP_SAFE_HORIZON } from '../../libs/event-bus/src/store/typeorm/gap-safe-visibility.js';
 import { createTestDatabase, type TestDatabase, waitForPagingReaders } from '../support/database.js';
@@ -79,7 +80,7 @@ describe('PersistentEventStore: stream', () => {
   }, 120_000);
 
   it('reads the last position, then one page per query, each of batchSize rows, and one check after the short page', async () => {
-    const query = jest.spyOn(db.dataSource.manager, 'query');
+    const query = jest.spyOn(EntityManager.prototype, 'query');
     try {
       let count = 0;
       for await (const _event of store.stream({ tenantId: TENANT_A, batchSize: 7_000 })) count++;

@@ -77,3 +77,15 @@ export class InvalidEventPatternError extends EventBusError {
 
 /** The bus was used before `initialize()` or after `close()`. */
 export class EventBusNotReadyError extends EventBusError {}
+
+/**
+ * PostgreSQL refused the connection, dropped it, or did not answer within `storeTimeoutMs`. The
+ * operation did not complete: a `publish` that rejects with it stored and enqueued nothing, unless
+ * the store answered after the deadline, in which case the event is stored and the relay enqueues it
+ * (publish it again: ids are idempotency keys). `cause` is the driver's error or the deadline.
+ */
+export class StoreUnavailableError extends EventBusError {
+  constructor(message: string, options: { cause: unknown }) {
+    super(message, options);
+  }
+}

@@ -78,6 +78,13 @@ export interface EventBusCoreOptions {
    */
   enqueueTimeoutMs?: number;
   relay?: RelayOptions | boolean;
+  /**
+   * How long one statement of the bus's own store queries (`getFailedDeliveries`, `retryFailed`)
+   * may wait for PostgreSQL before it fails with `StoreUnavailableError`, in ms. The Nest module
+   * gives the event store the same bound (publishing and queries); a bus built by hand takes its
+   * store's (`PersistentEventStoreOptions.storeTimeoutMs`). @default 5000
+   */
+  storeTimeoutMs?: number;
   logger?: LoggerService;
 }
 
@@ -113,4 +120,5 @@ export const EVENT_BUS_DEFAULTS = Object.freeze({
   backend: 'redis' as const,
   maxPayloadBytes: 1024 * 1024,
   enqueueTimeoutMs: 2000,
+  storeTimeoutMs: 5000,
 });

@@ -39,6 +39,7 @@ describe('validateEventBusOptions', () => {
         maxPayloadBytes: 65_536,
         workerOptions: { lockDuration: 10_000, stalledInterval: 5_000, maxStalledCount: 0, drainDelay: 5 },
         enqueueTimeoutMs: 500,
+        storeTimeoutMs: 1000,
         relay: { enabled: true, intervalMs: 100, batchSize: 50, graceMs: 0, lostJobCheckIntervalMs: 1000 },
         logger,
       },
@@ -80,6 +81,8 @@ describe('validateEventBusOptions', () => {
     ['maxPayloadBytes 0', { maxPayloadBytes: 0 }, 'maxPayloadBytes', 'positive integer'],
     ['enqueueTimeoutMs negative', { enqueueTimeoutMs: -1 }, 'enqueueTimeoutMs', 'got -1'],
     ['enqueueTimeoutMs Infinity', { enqueueTimeoutMs: Infinity }, 'enqueueTimeoutMs', 'got Infinity'],
+    ['storeTimeoutMs 0', { storeTimeoutMs: 0 }, 'storeTimeoutMs', 'positive integer, got 0'],
+    ['storeTimeoutMs as text', { storeTimeoutMs: '5s' }, 'storeTimeoutMs', "got '5s'"],
     ['a connection number', { connection: 6379 }, 'connection', 'must be a Redis URL'],
     [
       'a non-Redis URL',
@@ -167,5 +170,31 @@ describe('validateEventBusOptions', () => {
     expect(rejection({ connection: { password: 987654 } }).message).not.toContain('987654');
     expect(rejection({ connection: 'redis//:hunter2@cache' }).message).not.toContain('hunter2');
     expect(rejection({ connection: 'http://:hunter2@cache' }).message).not.toContain('hunter2');
+  });
+
+  it.each<[string, unknown, string]>([
+    ['a misspelt password', { connection: { pasword: 'hunter2' } }, 'connection.pasword'],
+    ['an auth field', { connection: { auth: 'hunter2' } }, 'connection.auth'],
+    ['an unknown top-level secret', { redisPassword: 'hunter2' }, 'redisPassword'],
+    ['a misspelt PostgreSQL secret', { postgres: { password: 'hunter2' } }, 'postgres.password'],
+    [
+      'a connection URL inside workerOptions',
+      { workerOptions: { connection: 'redis://:hunter2@cache' } },
+      'workerOptions.connection',
+    ],
+    ['a misspelt relay setting holding a secret', { relay: { token: 'hunter2' } }, 'relay.token'],
+  ])('names %s without echoing its value', (_label, options, option) => {
+    const error = rejection(options);
+    expect(error.option).toBe(option);
+    expect(error.message).not.toContain('hunter2');
+  });
+
+  it.each<[string, unknown, string]>([
+    ['a URL as the backend', { backend: 'redis://:hunter2@cache:6379' }, 'backend'],
+    ['a URL with a user as the queue name', { queueName: 'redis://admin:hunter2@cache:6379' }, 'queueName'],
+  ])('masks the credentials of %s given where they do not belong', (_label, options, option) => {
+    const error = rejection(options);
+    expect(error.option).toBe(option);
+    expect(error.message).not.toContain('hunter2');
   });
 });

@@ -12,7 +12,7 @@ export function validateEventBusOptions<T extends EventBusCoreOptions>(options: 
   if (!isObject(options)) fail('options', 'must be an object', options);
   for (const [key, value] of Object.entries(options)) {
     const check = CHECKS[key];
-    if (!check) fail(key, `is not an option of the event bus (known: ${Object.keys(CHECKS).join(', ')})`, value);
+    if (!check) failUnknown(key, `is not an option of the event bus (known: ${Object.keys(CHECKS).join(', ')})`);
     if (value !== undefined) check(value, key);
   }
   return options;
@@ -47,6 +47,7 @@ const CHECKS: Record<string, Check> = {
   maxPayloadBytes: checkPositiveInteger,
   workerOptions: checkWorkerOptions,
   enqueueTimeoutMs: checkPositiveInteger,
+  storeTimeoutMs: checkPositiveInteger,
   relay: (value, option) => {
     if (typeof value === 'boolean') return;
     checkFields(value, option, {
@@ -100,8 +101,8 @@ function checkWorkerOptions(value: unknown, option: string): void {
     concurrency: 'concurrency',
     autorun: 'worker',
   };
-  for (const [key, setting] of Object.entries(value)) {
-    if (key in owned) fail(`${option}.${key}`, `is set by the bus: use the top-level "${owned[key]}" option`, setting);
+  for (const key of Object.keys(value)) {
+    if (key in owned) failUnknown(`${option}.${key}`, `is set by the bus: use the top-level "${owned[key]}" option`);
   }
   const { lockDuration, stalledInterval, maxStalledCount } = value;
   if (lockDuration !== undefined) checkPositiveInteger(lockDuration, `${option}.lockDuration`);
@@ -113,7 +114,7 @@ function checkFields(value: unknown, option: string, checks: Record<string, Chec
   if (!isObject(value)) fail(option, `must be an object { ${Object.keys(checks).join(', ')} }`, value);
   for (const [key, field] of Object.entries(value)) {
     const check = checks[key];
-    if (!check) fail(`${option}.${key}`, `is not a known setting (known: ${Object.keys(checks).join(', ')})`, field);
+    if (!check) failUnknown(`${option}.${key}`, `is not a known setting (known: ${Object.keys(checks).join(', ')})`);
     if (field !== undefined) check(field, `${option}.${key}`);
   }
 }
@@ -163,4 +164,12 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 function fail(option: string, message: string, value: unknown): never {
   throw new EventBusConfigurationError(option, `${message}, got ${describeValue(value)}`);
+}
+
+/**
+ * A key the bus does not know (or does not take there) is named, its value never shown: a misspelt
+ * `connection.pasword` or a `redisPassword` holds a secret.
+ */
+function failUnknown(option: string, message: string): never {
+  throw new EventBusConfigurationError(option, message);
 }

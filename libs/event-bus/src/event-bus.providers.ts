@@ -40,7 +40,11 @@ export function eventBusProviders(dataSource: InjectionToken): Provider[] {
     {
       provide: EventStore,
       useFactory: (repository: EventStoreRepository, options: EventBusCoreOptions) =>
-        new PersistentEventStore(repository, { maxPayloadBytes: options.maxPayloadBytes, logger: options.logger }),
+        new PersistentEventStore(repository, {
+          maxPayloadBytes: options.maxPayloadBytes,
+          storeTimeoutMs: options.storeTimeoutMs,
+          logger: options.logger,
+        }),
       inject: [EventStoreRepository, EVENT_BUS_OPTIONS],
     },
     {

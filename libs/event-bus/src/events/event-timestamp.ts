@@ -6,10 +6,29 @@
 const ISO_DATE_TIME =
   /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)$/i;
 
+/**
+ * Years 1 to 9999: the four-digit years of ISO-8601. PostgreSQL has no year 0, reads no
+ * JavaScript expanded year (`+275760-…`, `-000001-…`), and stores nothing past 294276 anyway; a
+ * date beyond these years in an event or a filter is a mistake (`new Date(8.64e15)` as "no end").
+ */
+const EARLIEST = new Date('0001-01-01T00:00:00.000Z').getTime();
+const LATEST = new Date('9999-12-31T23:59:59.999Z').getTime();
+
+/** What is wrong with a `Date` as a stored or compared instant, or `undefined`. */
+export function dateProblem(value: Date): string | undefined {
+  const time = value.getTime();
+  if (Number.isNaN(time)) return 'is an invalid Date';
+  if (time < EARLIEST || time > LATEST) {
+    return 'must be between 0001-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z (years 1 to 9999)';
+  }
+  return undefined;
+}
+
 /** The timestamp as an ISO string with millisecond precision (JavaScript's, and what is stored), or the problem. */
 export function normalizeTimestamp(value: unknown): { iso: string } | { problem: string } {
   if (value instanceof Date) {
-    return Number.isNaN(value.getTime()) ? { problem: 'is an invalid Date' } : { iso: value.toISOString() };
+    const problem = dateProblem(value);
+    return problem ? { problem } : { iso: value.toISOString() };
   }
   if (typeof value !== 'string') {
     return { problem: 'must be an ISO-8601 string or a Date' };
@@ -40,8 +59,9 @@ export function normalizeTimestamp(value: unknown): { iso: string } | { problem:
     .replace(',', '.')
     .replace(/\.(\d{3})\d+/, '.$1')
     .replace(/([+-]\d{2})$/, '$1:00');
-  const parsed = Date.parse(canonical);
-  return Number.isNaN(parsed)
-    ? { problem: `is not a valid date-time: "${value}"` }
-    : { iso: new Date(parsed).toISOString() };
+  const parsed = new Date(Date.parse(canonical));
+  if (Number.isNaN(parsed.getTime())) return { problem: `is not a valid date-time: "${value}"` };
+  // Year 0, or an offset that moves a date at either end out of years 1 to 9999.
+  const problem = dateProblem(parsed);
+  return problem ? { problem } : { iso: parsed.toISOString() };
 }

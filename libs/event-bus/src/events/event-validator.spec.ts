@@ -149,3 +149,73 @@ describe('prepareEvent(s)', () => {
     expect(issuesOf(() => prepareEvents({} as unknown as NewDomainEvent[])).field).toBe('events');
   });
 });
+
+describe('values PostgreSQL cannot take, and inputs whose reading throws', () => {
+  it.each<[string, unknown]>([
+    ['a Map', new Map([['workflowId', 'wf-1']])],
+    ['a Date', new Date(0)],
+    ['a Set', new Set()],
+    ['a class instance of a built-in (RegExp)', /x/],
+  ])('rejects %s as metadata instead of dropping it', (_label, metadata) => {
+    const error = issuesOf(() => validateEvent(valid({ metadata })));
+    expect(error.field).toBe('metadata');
+    expect(error.message).toContain('must be a plain object');
+  });
+
+  it('rejects a workflowId longer than its index takes (255 characters)', () => {
+    const metadata = { workflowId: 'w'.repeat(256) };
+    expect(issuesOf(() => validateEvent(valid({ metadata }))).field).toBe('metadata.workflowId');
+  });
+
+  it.each<[string, unknown]>([
+    ['year 0 as text', '0000-01-01T00:00:00Z'],
+    ['year 0 as a Date', new Date('0000-06-01T00:00:00.000Z')],
+    ['the latest JavaScript date', new Date(8.64e15)],
+    ['the earliest JavaScript date', new Date(-8.64e15)],
+    ['an offset that moves year 1 into year 0', '0001-01-01T00:00:00+01:00'],
+  ])('rejects %s as a timestamp', (_label, timestamp) => {
+    const error = issuesOf(() => validateEvent(valid({ timestamp })));
+    expect(error.field).toBe('timestamp');
+    expect(error.message).toContain('years 1 to 9999');
+  });
+
+  it('accepts the first and last instant of years 1 to 9999', () => {
+    expect(validateEvent(valid({ timestamp: '0001-01-01T00:00:00Z' })).timestamp).toBe('0001-01-01T00:00:00.000Z');
+    expect(validateEvent(valid({ timestamp: new Date('9999-12-31T23:59:59.999Z') })).timestamp).toBe(
+      '9999-12-31T23:59:59.999Z',
+    );
+  });
+
+  const boom = new Error('boom');
+  const throwing = (field: string, base: object = valid()): object =>
+    Object.defineProperty({ ...base }, field, {
+      enumerable: true,
+      get() {
+        throw boom;
+      },
+    });
+
+  it.each(['id', 'type', 'tenantId', 'timestamp', 'payload', 'metadata'])(
+    'names the field %s when reading it throws, with the thrown error as cause',
+    (field) => {
+      const error = issuesOf(() => validateEvent(throwing(field) as NewDomainEvent));
+      expect(error.field).toBe(field);
+      expect(error.cause).toBe(boom);
+    },
+  );
+
+  it('names a metadata field whose reading throws', () => {
+    const error = issuesOf(() => validateEvent(valid({ metadata: throwing('workflowId', {}) })));
+    expect(error.field).toMatch(/^metadata/);
+    expect(error.cause).toBe(boom);
+  });
+
+  it('names a revoked Proxy as the event, and its batch position', () => {
+    const { proxy, revoke } = Proxy.revocable(valid(), {});
+    revoke();
+    const error = issuesOf(() => prepareEvents([valid(), proxy]));
+    expect(error.field).toBe('event');
+    expect(error.index).toBe(1);
+    expect(error.cause).toBeInstanceOf(TypeError);
+  });
+});

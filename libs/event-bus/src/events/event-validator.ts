@@ -4,7 +4,8 @@ import type { EventValidationIssue } from '../errors.js';
 import type { DomainEvent, EventMetadata, NewDomainEvent } from './domain-event.js';
 import { describeValue, eventTypeProblem } from './event-type.js';
 import { normalizeTimestamp } from './event-timestamp.js';
-import { serializeJsonValue } from './json-value.js';
+import { serializeJsonValue, unreadable } from './json-value.js';
+import { workflowIdProblem } from './workflow-id.js';
 import { isUuid, normalizeUuid } from './uuid.js';
 
 /** Default largest payload: 1 MiB of serialized JSON. */
@@ -51,8 +52,28 @@ export function prepareEvent<P = unknown>(
   options?: EventValidationOptions,
   index?: number,
 ): ValidatedEvent<P> {
-  const maxBytes = options?.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+  try {
+    return validate(input, options?.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES, index);
+  } catch (error) {
+    // An input whose reading threw (a getter, a Proxy): reported with the batch position like any other.
+    if (error instanceof EventValidationError && error.index === undefined && index !== undefined) {
+      throw new EventValidationError(error.issues, { index, cause: error.cause });
+    }
+    throw error;
+  }
+}
+
+/** Reads `input[key]`; a getter or Proxy trap that throws is an `EventValidationError` naming `field`. */
+function read<T>(field: string, reading: () => T): T {
+  try {
+    return reading();
+  } catch (error) {
+    throw unreadable(field, error);
+  }
+}
+
+function validate<P>(input: NewDomainEvent<P>, maxBytes: number, index: number | undefined): ValidatedEvent<P> {
+  if (typeof input !== 'object' || input === null || read('event', () => Array.isArray(input))) {
     throw new EventValidationError([{ field: 'event', message: `must be an object, got ${describeValue(input)}` }], {
       index,
     });
@@ -60,54 +81,77 @@ export function prepareEvent<P = unknown>(
   const issues: EventValidationIssue[] = [];
   const fail = (field: string, message: string): void => void issues.push({ field, message });
 
-  let id = input.id;
+  // Each field is read once: a getter could answer differently the second time.
+  let id = read('id', () => input.id);
   if (id === undefined) id = randomUUID();
   else if (!isUuid(id)) fail('id', `must be a UUID, got ${describeValue(id)}`);
 
-  const typeProblem = eventTypeProblem(input.type);
+  const type = read('type', () => input.type);
+  const typeProblem = eventTypeProblem(type);
   if (typeProblem) fail('type', typeProblem);
 
-  if (!isUuid(input.tenantId)) fail('tenantId', `must be a UUID, got ${describeValue(input.tenantId)}`);
+  const tenantId = read('tenantId', () => input.tenantId);
+  if (!isUuid(tenantId)) fail('tenantId', `must be a UUID, got ${describeValue(tenantId)}`);
 
-  const timestampGiven = input.timestamp !== undefined;
-  const timestamp = timestampGiven ? normalizeTimestamp(input.timestamp) : { iso: new Date().toISOString() };
+  const givenTimestamp = read('timestamp', () => input.timestamp);
+  const timestampGiven = givenTimestamp !== undefined;
+  const timestamp = timestampGiven
+    ? read('timestamp', () => normalizeTimestamp(givenTimestamp))
+    : { iso: new Date().toISOString() };
   if ('problem' in timestamp) fail('timestamp', timestamp.problem);
 
   let payloadJson: string | undefined;
-  if (!('payload' in input) || input.payload === undefined) fail('payload', 'is required (null is allowed)');
-  else payloadJson = serializeJsonValue(input.payload, { field: 'payload', maxBytes }, issues);
+  const payload = read('payload', () => ('payload' in input ? input.payload : undefined));
+  if (payload === undefined) fail('payload', 'is required (null is allowed)');
+  else payloadJson = serializeJsonValue(payload, { field: 'payload', maxBytes }, issues);
 
-  const metadata = checkMetadata(input.metadata, issues);
+  const metadata = checkMetadata(
+    read('metadata', () => input.metadata),
+    issues,
+  );
   const metadataJson = metadata ? serializeJsonValue(metadata, { field: 'metadata', maxBytes }, issues) : null;
 
   if (issues.length > 0) throw new EventValidationError(issues, { index });
   const event: DomainEvent<P> = {
     id: normalizeUuid(id),
-    type: input.type,
+    type,
     timestamp: (timestamp as { iso: string }).iso,
-    tenantId: normalizeUuid(input.tenantId),
-    payload: input.payload,
+    tenantId: normalizeUuid(tenantId),
+    payload: payload as P,
   };
   if (metadata) event.metadata = metadata;
   return { event, timestampGiven, payloadJson: payloadJson!, metadataJson: metadataJson ?? null };
 }
 
-/** The metadata to store: `undefined` when absent or empty (both read back as no metadata). */
+/**
+ * The metadata to store: `undefined` when absent or empty (both read back as no metadata). A Map, a
+ * Date or another object whose JSON form differs is refused here, before emptiness is judged: a
+ * Map has no own keys, and would otherwise vanish without a word.
+ */
 function checkMetadata(metadata: unknown, issues: EventValidationIssue[]): EventMetadata | undefined {
   if (metadata === undefined) return undefined;
-  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
-    issues.push({ field: 'metadata', message: `must be an object, got ${describeValue(metadata)}` });
+  const kind = read('metadata', () =>
+    typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)
+      ? describeValue(metadata)
+      : Object.prototype.toString.call(metadata) === '[object Object]'
+        ? undefined
+        : `${describeValue(metadata)} (${Object.prototype.toString.call(metadata).slice(8, -1)})`,
+  );
+  if (kind !== undefined) {
+    issues.push({ field: 'metadata', message: `must be a plain object, got ${kind}` });
     return undefined;
   }
   const record = metadata as EventMetadata;
-  if (Object.hasOwn(record, 'jobId')) {
+  const { hasJobId, hasWorkflowId, workflowId, empty } = read('metadata', () => ({
+    hasJobId: Object.hasOwn(record, 'jobId'),
+    hasWorkflowId: Object.hasOwn(record, 'workflowId'),
+    workflowId: record.workflowId,
+    empty: Object.keys(record).length === 0,
+  }));
+  if (hasJobId) {
     issues.push({ field: 'metadata.jobId', message: 'is set by the bus when the event is enqueued: leave it out' });
   }
-  if (Object.hasOwn(record, 'workflowId') && (typeof record.workflowId !== 'string' || record.workflowId === '')) {
-    issues.push({
-      field: 'metadata.workflowId',
-      message: `must be a non-empty string, got ${describeValue(record.workflowId)}`,
-    });
-  }
-  return Object.keys(record).length === 0 ? undefined : record;
+  const problem = hasWorkflowId ? workflowIdProblem(workflowId) : undefined;
+  if (problem) issues.push({ field: 'metadata.workflowId', message: problem });
+  return empty ? undefined : record;
 }

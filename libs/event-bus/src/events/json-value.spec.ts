@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { EventValidationError } from '../errors.js';
 import type { EventValidationIssue } from '../errors.js';
 import { MAX_ISSUES_PER_VALUE, MAX_JSON_DEPTH, serializeJsonValue } from './json-value.js';
 
@@ -137,7 +138,7 @@ describe('serializeJsonValue', () => {
     // '"é"' is 4 bytes in UTF-8 though 3 characters long.
     expect(check('é', 4)).toEqual({ json: '"é"', issues: [] });
     expect(check('é', 3).issues).toEqual([
-      { field: 'payload', message: 'is 4 bytes as JSON, more than the limit of 3 (maxPayloadBytes)' },
+      { field: 'payload', message: 'is more than 3 bytes as JSON, the limit (maxPayloadBytes)' },
     ]);
     expect(check({ a: 'x'.repeat(2000) }, 1024).issues[0].field).toBe('payload');
   });
@@ -146,5 +147,81 @@ describe('serializeJsonValue', () => {
     const issues: EventValidationIssue[] = [{ field: 'id', message: 'bad' }];
     serializeJsonValue({ x: undefined }, { field: 'metadata', maxBytes: 100 }, issues);
     expect(issues.map((issue) => issue.field)).toEqual(['id', 'metadata.x']);
+  });
+
+  describe('rejecting an oversized value costs work in proportion to the limit, not to the value', () => {
+    /** `target` behind a Proxy that counts the properties read from it. */
+    function counted<T extends object>(target: T): { value: T; reads: () => number } {
+      let reads = 0;
+      const value = new Proxy(target, {
+        get(object, key, receiver) {
+          reads++;
+          return Reflect.get(object, key, receiver) as unknown;
+        },
+      });
+      return { value, reads: () => reads };
+    }
+    const limit = 10_000;
+
+    it('stops reading an object with many properties once the limit is passed', () => {
+      const { value, reads } = counted(
+        Object.fromEntries(Array.from({ length: 300_000 }, (_, index) => [`k${index}`, { n: index }])),
+      );
+      const { issues } = check(value, limit);
+      expect(issues).toEqual([{ field: 'payload', message: expect.stringContaining('(maxPayloadBytes)') }]);
+      // Each property read writes at least 4 bytes of JSON.
+      expect(reads()).toBeLessThanOrEqual(limit / 4);
+    });
+
+    it('reads none of the items of an array too long to fit', () => {
+      const { value, reads } = counted(Array.from({ length: 2_000_000 }, () => ({ n: 1 })));
+      const { issues } = check({ items: value }, limit);
+      expect(issues[0].message).toMatch(/more than 10000 bytes as JSON, the limit \(maxPayloadBytes\)/);
+      expect(reads()).toBeLessThan(10);
+    });
+
+    it('stops in an array of small objects, each of which fits', () => {
+      const items = Array.from({ length: 4_000 }, (_, index) => counted({ index }));
+      const { issues } = check(
+        items.map((item) => item.value),
+        limit,
+      );
+      expect(issues[0].message).toContain('(maxPayloadBytes)');
+      const read = items.reduce((sum, item) => sum + item.reads(), 0);
+      expect(read).toBeLessThan(limit / 4);
+    });
+
+    it('does not scan a string longer than the limit', () => {
+      expect(check('x'.repeat(50_000_000) + '\u0000', limit).issues[0].message).toContain('(maxPayloadBytes)');
+    });
+  });
+
+  describe('a value whose reading throws', () => {
+    it('is an EventValidationError naming the field, with the thrown error as cause', () => {
+      const boom = new Error('boom');
+      const payload = {
+        a: {
+          get b(): number {
+            throw boom;
+          },
+        },
+      };
+      let error: unknown;
+      try {
+        check(payload);
+      } catch (thrown) {
+        error = thrown;
+      }
+      expect(error).toBeInstanceOf(EventValidationError);
+      expect((error as EventValidationError).field).toBe('payload.a.b');
+      expect((error as EventValidationError).cause).toBe(boom);
+    });
+
+    it('covers a revoked Proxy', () => {
+      const { proxy, revoke } = Proxy.revocable({ a: 1 }, {});
+      revoke();
+      expect(() => check([proxy])).toThrow(EventValidationError);
+      expect(() => check([proxy])).toThrow(/payload\[0\]: could not be read/);
+    });
   });
 });

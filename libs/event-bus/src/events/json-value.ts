@@ -1,25 +1,37 @@
+import { EventValidationError } from '../errors.js';
 import type { EventValidationIssue } from '../errors.js';
 import { describeValue, FORBIDDEN_NAMES } from './event-type.js';
 
 /**
- * Checks that a value survives a JSON round trip unchanged and can be stored as PostgreSQL
- * `jsonb`, then serializes it once (the same string is sent to the database).
+ * JSON values of events: checked and serialized in one bounded walk.
  *
  * The walk is iterative with an explicit stack, so a deeply nested value cannot overflow the call
- * stack; nesting is still bounded, because `JSON.stringify` and PostgreSQL's jsonb parser both
- * recurse and would fail on it later, less clearly.
+ * stack; nesting is still bounded, because PostgreSQL's jsonb parser recurses and would fail on it
+ * later, less clearly.
  */
 export const MAX_JSON_DEPTH = 128;
 
 /** Issues reported per value; a payload with a million bad items should not make a million-line error. */
 export const MAX_ISSUES_PER_VALUE = 20;
 
-/** A node of the walk; it doubles as the path, built into a string only when there is an issue. */
+/** A value of the walk; it doubles as the path, built into a string only when there is an issue. */
 interface Frame {
   value: unknown;
   depth: number;
   parent: Frame | undefined;
   key: string | number | undefined;
+}
+
+/** An object or array being written: which child comes next. */
+interface Open {
+  frame: Frame;
+  object: object;
+  /** Own keys of an object (`Reflect.ownKeys`: no per-key work up front); `undefined` for an array. */
+  keys: (string | symbol)[] | undefined;
+  length: number;
+  next: number;
+  written: number;
+  symbolReported: boolean;
 }
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
@@ -33,8 +45,16 @@ export interface JsonCheckOptions {
   maxBytes: number;
 }
 
+/** Stops the walk: the value is larger than the limit, whatever follows. */
+class TooLarge extends Error {}
+
 /**
- * Appends the value's problems to `issues`; returns its JSON text when it has none.
+ * Checks that a value survives a JSON round trip unchanged and can be stored as PostgreSQL
+ * `jsonb`, and writes its JSON text in the same walk (the string sent to the database), so each
+ * property is read once. The walk stops as soon as the text passes `maxBytes` (or an array or
+ * string is too long to fit), so rejecting an oversized value costs work in proportion to the
+ * limit, not to the value. A getter or Proxy that throws is an `EventValidationError` naming the
+ * field, with the thrown error as its `cause`.
  * @returns the serialized value, or `undefined` when an issue was found
  */
 export function serializeJsonValue(
@@ -47,81 +67,113 @@ export function serializeJsonValue(
     issues.push({ field: pathOf(frame, field), message });
     return issues.length - before < MAX_ISSUES_PER_VALUE;
   };
+  let json = '';
+  let bytes = 0;
+  const write = (text: string): void => {
+    bytes += Buffer.byteLength(text, 'utf8');
+    if (bytes > maxBytes) throw new TooLarge();
+    json += text;
+  };
+  /** At least this many more bytes will be written: stop now if they cannot fit. */
+  const reserve = (atLeast: number): void => {
+    if (bytes + atLeast > maxBytes) throw new TooLarge();
+  };
 
   const ancestors = new Set<object>();
-  // A `leave` marker (the object itself) pops an object off the ancestor set once its children are done.
-  const stack: (Frame | { leave: object })[] = [{ value, depth: 0, parent: undefined, key: undefined }];
-  walk: while (stack.length > 0) {
-    const frame = stack.pop()!;
-    if ('leave' in frame) {
-      ancestors.delete(frame.leave);
-      continue;
-    }
+  const open: Open[] = [];
+  let reading: Frame = { value, depth: 0, parent: undefined, key: undefined };
+
+  /** Writes a scalar, or opens an object or array; false once enough issues were reported. */
+  const enter = (frame: Frame): boolean => {
     const current = frame.value;
+    if (typeof current === 'string') reserve(current.length + 2);
     const problem = scalarProblem(current);
     if (problem !== undefined) {
-      if (problem && !report(frame, problem)) break;
-      continue;
+      if (problem) return report(frame, problem);
+      write(JSON.stringify(current));
+      return true;
     }
     const object = current as object;
-    if (ancestors.has(object)) {
-      if (!report(frame, 'is a circular reference')) break;
-      continue;
-    }
-    if (frame.depth >= MAX_JSON_DEPTH) {
-      if (!report(frame, `is nested deeper than ${MAX_JSON_DEPTH} levels`)) break;
-      continue;
-    }
-    const children: Frame[] = [];
+    if (ancestors.has(object)) return report(frame, 'is a circular reference');
+    if (frame.depth >= MAX_JSON_DEPTH) return report(frame, `is nested deeper than ${MAX_JSON_DEPTH} levels`);
+    let keys: (string | symbol)[] | undefined;
+    let length: number;
     if (Array.isArray(object)) {
-      for (let index = 0; index < object.length; index++) {
-        const child: Frame = { value: object[index], depth: frame.depth + 1, parent: frame, key: index };
-        // A hole serializes as null, so it would not come back unchanged.
-        if (!(index in object)) {
-          if (!report(child, 'is an empty array slot (undefined)')) break walk;
-        } else children.push(child);
-      }
+      length = object.length;
+      // '[', one byte per item at least, a comma between two, ']'.
+      reserve(length === 0 ? 2 : 2 * length + 1);
+      write('[');
     } else {
       const kindProblem = objectKindProblem(object);
-      if (kindProblem) {
-        if (!report(frame, kindProblem)) break;
+      if (kindProblem) return report(frame, kindProblem);
+      keys = Reflect.ownKeys(object);
+      length = keys.length;
+      write('{');
+    }
+    ancestors.add(object);
+    open.push({ frame, object, keys, length, next: 0, written: 0, symbolReported: false });
+    return true;
+  };
+
+  try {
+    walk: for (let going = enter(reading); going && open.length > 0;) {
+      const top = open[open.length - 1];
+      if (top.next >= top.length) {
+        open.pop();
+        ancestors.delete(top.object);
+        write(top.keys ? '}' : ']');
         continue;
       }
-      if (
-        Object.getOwnPropertySymbols(object).some((symbol) =>
-          Object.prototype.propertyIsEnumerable.call(object, symbol),
-        )
-      ) {
-        if (!report(frame, 'has symbol keys, which JSON drops')) break;
-      }
-      for (const key of Object.keys(object)) {
-        const child: Frame = {
-          value: (object as Record<string, unknown>)[key],
-          depth: frame.depth + 1,
-          parent: frame,
-          key,
-        };
+      const index = top.next++;
+      reading = top.frame;
+      let child: Frame;
+      if (!top.keys) {
+        child = { value: undefined, depth: top.frame.depth + 1, parent: top.frame, key: index };
+        // A hole serializes as null, so it would not come back unchanged.
+        if (!(index in top.object)) {
+          if (!report(child, 'is an empty array slot (undefined)')) break walk;
+          continue;
+        }
+        reading = child;
+        child.value = (top.object as unknown[])[index];
+        if (top.written++ > 0) write(',');
+      } else {
+        const key = top.keys[index];
+        if (!Object.prototype.propertyIsEnumerable.call(top.object, key)) continue;
+        if (typeof key === 'symbol') {
+          if (!top.symbolReported && !report(top.frame, 'has symbol keys, which JSON drops')) break walk;
+          top.symbolReported = true;
+          continue;
+        }
+        child = { value: undefined, depth: top.frame.depth + 1, parent: top.frame, key };
+        reserve(key.length + 3);
         const keyProblem =
           textProblem(key, 'key') ?? (FORBIDDEN_NAMES.has(key) ? `key "${key}" is not allowed` : undefined);
         if (keyProblem) {
           if (!report(child, keyProblem)) break walk;
-        } else children.push(child);
+          continue;
+        }
+        reading = child;
+        child.value = (top.object as Record<string, unknown>)[key];
+        write(`${top.written++ > 0 ? ',' : ''}${JSON.stringify(key)}:`);
       }
+      going = enter(child);
     }
-    ancestors.add(object);
-    stack.push({ leave: object });
-    // Reversed, so issues come out in document order.
-    for (let index = children.length - 1; index >= 0; index--) stack.push(children[index]);
-  }
-  if (issues.length > before) return undefined;
-
-  const json = JSON.stringify(value);
-  const bytes = Buffer.byteLength(json, 'utf8');
-  if (bytes > maxBytes) {
-    issues.push({ field, message: `is ${bytes} bytes as JSON, more than the limit of ${maxBytes} (maxPayloadBytes)` });
+  } catch (error) {
+    if (!(error instanceof TooLarge)) throw unreadable(pathOf(reading, field), error);
+    issues.push({ field, message: `is more than ${maxBytes} bytes as JSON, the limit (maxPayloadBytes)` });
     return undefined;
   }
-  return json;
+  return issues.length > before ? undefined : json;
+}
+
+/** A value whose reading threw (a getter, a Proxy trap): rejected, naming where, with the error as cause. */
+export function unreadable(field: string, error: unknown): EventValidationError {
+  if (error instanceof EventValidationError) return error;
+  const reason = error instanceof Error ? `${error.name}: ${error.message}` : describeValue(error);
+  return new EventValidationError([{ field, message: `could not be read (reading it threw ${reason})` }], {
+    cause: error,
+  });
 }
 
 /** `undefined` for an object or array (walk into it), `''` for a valid scalar, otherwise the problem. */

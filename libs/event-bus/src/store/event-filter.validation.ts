@@ -2,8 +2,11 @@ import { EventValidationError } from '../errors.js';
 import type { EventValidationIssue } from '../errors.js';
 import { EVENT_STATUSES } from '../events/domain-event.js';
 import type { EventStatus } from '../events/domain-event.js';
+import { dateProblem } from '../events/event-timestamp.js';
 import { describeValue, eventTypeProblem } from '../events/event-type.js';
+import { unreadable } from '../events/json-value.js';
 import { isUuid, normalizeUuid } from '../events/uuid.js';
+import { workflowIdProblem } from '../events/workflow-id.js';
 import type { EventFilter, EventQueryOptions, EventStreamFilter } from './event-store.js';
 
 /**
@@ -36,38 +39,49 @@ export function checkQueryOptions(
     return {};
   }
   const checked: CheckedFilter = {};
-  if (options.tenantId !== undefined) checked.tenantId = checkUuid('tenantId', options.tenantId, issues);
-  if (options.afterSequence !== undefined) {
-    if (Number.isSafeInteger(options.afterSequence) && options.afterSequence >= 0)
-      checked.afterSequence = options.afterSequence;
+  const tenantId = readFilter('tenantId', () => options.tenantId);
+  const afterSequence = readFilter('afterSequence', () => options.afterSequence);
+  const limit = readFilter('limit', () => options.limit);
+  if (tenantId !== undefined) checked.tenantId = checkUuid('tenantId', tenantId, issues);
+  if (afterSequence !== undefined) {
+    if (Number.isSafeInteger(afterSequence) && afterSequence >= 0) checked.afterSequence = afterSequence;
     else
       issues.push({
         field: 'afterSequence',
-        message: `must be a non-negative integer, got ${show(options.afterSequence)}`,
+        message: `must be a non-negative integer, got ${show(afterSequence)}`,
       });
   }
-  if (options.limit !== undefined) checked.limit = checkPositiveInteger('limit', options.limit, issues);
+  if (limit !== undefined) checked.limit = checkPositiveInteger('limit', limit, issues);
   return checked;
 }
 
 export function checkFilter(filter: EventFilter | undefined, issues: EventValidationIssue[]): CheckedFilter {
   const checked = checkQueryOptions(filter, issues);
   if (filter === undefined || typeof filter !== 'object' || filter === null) return checked;
-  if (filter.type !== undefined) {
-    const types = Array.isArray(filter.type) ? filter.type : [filter.type];
+  // Lists are copied: each is read once, so what is checked is what reaches the SQL.
+  const type = readFilter('type', () => {
+    const given: unknown = filter.type;
+    return Array.isArray(given) ? { types: [...(given as unknown[])], list: true } : { types: [given], list: false };
+  });
+  const workflowId = readFilter('workflowId', () => filter.workflowId);
+  const from = readFilter('from', () => filter.from);
+  const to = readFilter('to', () => filter.to);
+  const status = readFilter('status', () => {
+    const given = filter.status;
+    return Array.isArray(given) ? [...(given as unknown[])] : given;
+  });
+  if (type.list || type.types[0] !== undefined) {
     // An empty list would silently match nothing; leave `type` out to mean every type.
-    if (types.length === 0)
+    if (type.types.length === 0)
       issues.push({ field: 'type', message: 'must list at least one type (omit it for every type)' });
-    types.forEach((type, index) =>
-      checkEventType(Array.isArray(filter.type) ? `type[${index}]` : 'type', type, issues),
-    );
-    checked.types = types;
+    type.types.forEach((entry, index) => checkEventType(type.list ? `type[${index}]` : 'type', entry, issues));
+    checked.types = type.types as string[];
   }
-  if (filter.workflowId !== undefined) checked.workflowId = checkWorkflowId('workflowId', filter.workflowId, issues);
-  if (filter.from !== undefined) checked.from = checkDate('from', filter.from, issues);
-  if (filter.to !== undefined) checked.to = checkDate('to', filter.to, issues);
-  if (filter.status !== undefined) {
-    const statuses = Array.isArray(filter.status) ? filter.status : [filter.status];
+  if (workflowId !== undefined) checked.workflowId = checkWorkflowId('workflowId', workflowId, issues);
+  if (from !== undefined) checked.from = checkDate('from', from, issues);
+  if (to !== undefined) checked.to = checkDate('to', to, issues);
+  if (status !== undefined) {
+    const statuses = (Array.isArray(status) ? status : [status]) as EventStatus[];
     if (statuses.length === 0) {
       issues.push({ field: 'status', message: 'must list at least one status (omit it for every status)' });
     }
@@ -82,8 +96,9 @@ export function checkFilter(filter: EventFilter | undefined, issues: EventValida
 }
 
 export function checkBatchSize(filter: EventStreamFilter | undefined, issues: EventValidationIssue[]): number {
-  if (filter?.batchSize === undefined) return DEFAULT_STREAM_BATCH_SIZE;
-  return checkPositiveInteger('batchSize', filter.batchSize, issues) ?? DEFAULT_STREAM_BATCH_SIZE;
+  const batchSize = readFilter('batchSize', () => filter?.batchSize);
+  if (batchSize === undefined) return DEFAULT_STREAM_BATCH_SIZE;
+  return checkPositiveInteger('batchSize', batchSize, issues) ?? DEFAULT_STREAM_BATCH_SIZE;
 }
 
 export function checkUuid(field: string, value: unknown, issues: EventValidationIssue[]): string | undefined {
@@ -100,15 +115,34 @@ export function checkEventType(field: string, value: unknown, issues: EventValid
 }
 
 export function checkWorkflowId(field: string, value: unknown, issues: EventValidationIssue[]): string | undefined {
-  if (typeof value === 'string' && value !== '') return value;
-  issues.push({ field, message: `must be a non-empty string, got ${show(value)}` });
+  const problem = workflowIdProblem(value);
+  if (problem === undefined) return value as string;
+  issues.push({
+    field,
+    message: typeof value === 'string' && value !== '' ? problem : `must be a non-empty string, got ${show(value)}`,
+  });
   return undefined;
 }
 
+/** A `Date` PostgreSQL can compare (years 1 to 9999); a copy, so a later change of the caller's object cannot reach the SQL. */
 export function checkDate(field: string, value: unknown, issues: EventValidationIssue[]): Date | undefined {
-  if (value instanceof Date && !Number.isNaN(value.getTime())) return value;
-  issues.push({ field, message: value instanceof Date ? 'is an invalid Date' : `must be a Date, got ${show(value)}` });
+  const date = readFilter(field, () => (value instanceof Date ? new Date(value.getTime()) : undefined));
+  const problem = date ? dateProblem(date) : `must be a Date, got ${show(value)}`;
+  if (problem === undefined) return date;
+  issues.push({ field, message: problem });
   return undefined;
+}
+
+/**
+ * Reads part of a filter; a getter or Proxy trap that throws is an `EventValidationError` naming
+ * `field`, with the thrown error as its cause.
+ */
+export function readFilter<T>(field: string, reading: () => T): T {
+  try {
+    return reading();
+  } catch (error) {
+    throw unreadable(field, error);
+  }
 }
 
 function checkPositiveInteger(field: string, value: unknown, issues: EventValidationIssue[]): number | undefined {

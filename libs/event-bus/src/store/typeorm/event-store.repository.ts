@@ -12,6 +12,7 @@ import {
   MAX_SEQUENCE_SQL,
 } from './event-query.sql.js';
 import type { StreamPosition } from './event-query.sql.js';
+import { callStore, DEFAULT_STORE_TIMEOUT_MS } from './store-availability.js';
 import { storedEventColumns, toStoredEvent } from './stored-event.mapper.js';
 import type { EventStoreRow } from './stored-event.mapper.js';
 
@@ -34,12 +35,30 @@ export interface StreamPage {
 /** A row of the stream page: an event with its transaction id (xid8 arrives as text), or none on an empty page. */
 type StreamPageRow = { horizon: string } & ((EventStoreRow & { transaction_id: string }) | { id: null });
 
+export interface EventStoreRepositoryOptions {
+  /** How long one call waits for PostgreSQL before failing with `StoreUnavailableError`, in ms. @default 5000 */
+  timeoutMs?: number;
+}
+
 /**
  * The SQL of the event store, on the host app's TypeORM DataSource. It takes checked input only
- * (PersistentEventStore validates first); every value is a parameter.
+ * (PersistentEventStore validates first); every value is a parameter. Every call is bounded and
+ * reports an unreachable PostgreSQL as `StoreUnavailableError` (store-availability.ts).
  */
 export class EventStoreRepository {
-  constructor(readonly dataSource: DataSource) {}
+  readonly timeoutMs: number;
+
+  constructor(
+    readonly dataSource: DataSource,
+    options: EventStoreRepositoryOptions = {},
+  ) {
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
+  }
+
+  /** The same repository with another deadline (the store applies its `storeTimeoutMs` this way). */
+  withTimeout(timeoutMs: number): EventStoreRepository {
+    return timeoutMs === this.timeoutMs ? this : new EventStoreRepository(this.dataSource, { timeoutMs });
+  }
 
   /**
    * One multi-row INSERT of the whole batch; ids already stored are skipped (`ON CONFLICT DO
@@ -148,9 +167,11 @@ export class EventStoreRepository {
   /** Sets the status, and the job id when given (a missing one keeps the recorded id). */
   async updateStatus(id: string, status: EventStatus, jobId?: string): Promise<void> {
     // TypeORM answers a raw UPDATE with [rows, affected count].
-    const [, affected] = await this.dataSource.manager.query<[unknown[], number]>(
-      `UPDATE event_store SET status = $2, job_id = COALESCE($3, job_id) WHERE id = $1::uuid`,
-      [id, status, jobId ?? null],
+    const [, affected] = await this.call(undefined, (manager) =>
+      manager.query<[unknown[], number]>(
+        `UPDATE event_store SET status = $2, job_id = COALESCE($3, job_id) WHERE id = $1::uuid`,
+        [id, status, jobId ?? null],
+      ),
     );
     if (affected === 0) throw new EventBusError(`Cannot update the status of event ${id}: no such event is stored`);
   }
@@ -160,10 +181,15 @@ export class EventStoreRepository {
    * SAVEPOINT, so a failure undoes only this work and leaves the caller's writes alone), a new one otherwise.
    */
   transaction<T>(manager: EntityManager | undefined, work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return (manager ?? this.dataSource.manager).transaction(work);
+    return this.call(manager, (target) => target.transaction(work));
   }
 
   private run<Row>(manager: EntityManager | undefined, sql: string, params: unknown[]): Promise<Row[]> {
-    return (manager ?? this.dataSource.manager).query<Row[]>(sql, params);
+    return this.call(manager, (target) => target.query<Row[]>(sql, params));
+  }
+
+  /** On the caller's manager, or on a connection of its own; bounded either way. */
+  private call<T>(manager: EntityManager | undefined, work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return callStore(this.dataSource, manager, work, this.timeoutMs);
   }
 }

@@ -17,6 +17,7 @@ import {
   checkQueryOptions,
   checkUuid,
   checkWorkflowId,
+  readFilter,
   throwIfInvalid,
 } from '../event-filter.validation.js';
 import type { CheckedFilter } from '../event-filter.validation.js';
@@ -30,10 +31,16 @@ import type {
 } from '../event-store.js';
 import { isStoredIdViolation, type EventStoreRepository } from './event-store.repository.js';
 import { DEFAULT_CATCH_UP_TIMEOUT_MS, readGapSafeStream } from './gap-safe-stream.js';
+import { DEFAULT_STORE_TIMEOUT_MS } from './store-availability.js';
 
 export interface PersistentEventStoreOptions {
   /** Largest accepted payload (and metadata), as serialized JSON bytes. @default 1048576 (1 MiB) */
   maxPayloadBytes?: number;
+  /**
+   * How long one store call (a write, a query, a page of `stream()`) waits for PostgreSQL before it
+   * fails with `StoreUnavailableError`, in ms. A refused or dropped connection fails at once. @default 5000
+   */
+  storeTimeoutMs?: number;
   /** Receives the warning of a `stream()` that stopped waiting for events hidden behind an old transaction. */
   logger?: LoggerService;
 }
@@ -44,21 +51,19 @@ export interface PersistentEventStoreOptions {
  * gap-safe-visibility.ts). The SQL is in `EventStoreRepository`.
  */
 export class PersistentEventStore extends EventStore {
+  readonly repository: EventStoreRepository;
   private readonly maxPayloadBytes: number;
   private readonly logger: LoggerService | undefined;
 
-  constructor(
-    readonly repository: EventStoreRepository,
-    options: PersistentEventStoreOptions = {},
-  ) {
+  constructor(repository: EventStoreRepository, options: PersistentEventStoreOptions = {}) {
     super();
-    const { maxPayloadBytes = DEFAULT_MAX_PAYLOAD_BYTES } = options;
-    if (!Number.isSafeInteger(maxPayloadBytes) || maxPayloadBytes <= 0) {
-      throw new EventBusConfigurationError(
-        'maxPayloadBytes',
-        `must be a positive integer, got ${String(maxPayloadBytes)}`,
-      );
+    const { maxPayloadBytes = DEFAULT_MAX_PAYLOAD_BYTES, storeTimeoutMs = DEFAULT_STORE_TIMEOUT_MS } = options;
+    for (const [option, value] of Object.entries({ maxPayloadBytes, storeTimeoutMs })) {
+      if (!Number.isSafeInteger(value) || value <= 0) {
+        throw new EventBusConfigurationError(option, `must be a positive integer, got ${String(value)}`);
+      }
     }
+    this.repository = repository.withTimeout(storeTimeoutMs);
     this.maxPayloadBytes = maxPayloadBytes;
     this.logger = options.logger;
   }
@@ -93,8 +98,8 @@ export class PersistentEventStore extends EventStore {
     // A single new event outside a caller's transaction needs none of its own: the one INSERT is
     // atomic, and on a conflict it wrote nothing there is to undo. This saves two round trips per publish.
     const atomic = unique.length === 1 && !options?.manager;
-    const run = <T>(work: (manager: EntityManager) => Promise<T>): Promise<T> =>
-      atomic ? work(this.repository.dataSource.manager) : this.repository.transaction(options?.manager, work);
+    const run = <T>(work: (manager: EntityManager | undefined) => Promise<T>): Promise<T> =>
+      atomic ? work(undefined) : this.repository.transaction(options?.manager, work);
 
     return run(async (manager) => {
       const inserted = new Map((await this.repository.insert(unique, manager)).map((event) => [event.id, event]));
@@ -184,14 +189,17 @@ export class PersistentEventStore extends EventStore {
     options?: EventQueryOptions,
   ): Promise<StoredEvent<P>[]> {
     const issues: EventValidationIssue[] = [];
-    checkDate('from', from, issues);
-    checkDate('to', to, issues);
-    if (issues.length === 0 && to.getTime() < from.getTime()) {
-      issues.push({ field: 'to', message: `must not be before from (${from.toISOString()}), got ${to.toISOString()}` });
+    const start = checkDate('from', from, issues);
+    const end = checkDate('to', to, issues);
+    if (start && end && end.getTime() < start.getTime()) {
+      issues.push({
+        field: 'to',
+        message: `must not be before from (${start.toISOString()}), got ${end.toISOString()}`,
+      });
     }
     const filter = checkQueryOptions(options, issues);
     throwIfInvalid(issues);
-    return this.find({ ...filter, from, to });
+    return this.find({ ...filter, from: start, to: end });
   }
 
   async getEventsByWorkflowId<P = unknown>(workflowId: string, options?: EventQueryOptions): Promise<StoredEvent<P>[]> {
@@ -253,7 +261,7 @@ export class PersistentEventStore extends EventStore {
 
 /** Milliseconds, 0 (never wait) to `Infinity` (wait as long as it takes). */
 function checkCatchUpTimeout(filter: EventStreamFilter | undefined, issues: EventValidationIssue[]): number {
-  const value: unknown = filter?.catchUpTimeoutMs;
+  const value: unknown = readFilter('catchUpTimeoutMs', () => filter?.catchUpTimeoutMs);
   if (value === undefined) return DEFAULT_CATCH_UP_TIMEOUT_MS;
   if (typeof value === 'number' && value >= 0) return value;
   issues.push({

@@ -22,10 +22,12 @@ import type { NewDomainEvent, StoredEvent } from '../../events/domain-event.js';
 import { prepareEvents, validateEvent } from '../../events/event-validator.js';
 import type { EventQueryOptions, EventStore } from '../../store/event-store.js';
 import { PersistentEventStore } from '../../store/typeorm/persistent-event-store.js';
+import { asStoreError, checkStoreAnswers, withinStoreDeadline } from '../../store/typeorm/store-availability.js';
 import { DEFAULT_RETRY_POLICY } from '../../subscriptions/retry-policy.js';
 import { SubscriptionManager } from '../../subscriptions/subscription-manager.js';
 import type { EventHandler, SubscribeOptions, Subscription } from '../../subscriptions/subscription.js';
 import { EventReplayer } from './delivery/event-replayer.js';
+import { checkFailedDeliveryFilter } from './delivery/failed-delivery-filter.js';
 import { defaultPrefetch } from './delivery/handler-slots.js';
 import { resolveRelaySettings } from './bus-settings.js';
 import type { BusSettings } from './bus-settings.js';
@@ -43,6 +45,8 @@ export class BullMQEventBus extends EventBus {
   private readonly replayer: EventReplayer;
   /** Set when the bus must check payload sizes itself: its limit differs from the store's. */
   private readonly payloadLimit?: number;
+  /** Bound of the bus's own store queries (the failed deliveries); the store bounds its own. */
+  private readonly storeTimeoutMs: number;
   private runtime?: BusRuntime;
   private starting?: Promise<void>;
   private closing?: Promise<void>;
@@ -69,6 +73,7 @@ export class BullMQEventBus extends EventBus {
       relay: resolveRelaySettings(core.relay),
     };
     this.payloadLimit = payloadLimitToCheck(core.maxPayloadBytes, eventStore);
+    this.storeTimeoutMs = core.storeTimeoutMs ?? EVENT_BUS_DEFAULTS.storeTimeoutMs;
     this.replayer = new EventReplayer({ eventStore, subscriptions: this.subscriptions, logger: this.logger });
   }
 
@@ -152,12 +157,26 @@ export class BullMQEventBus extends EventBus {
     return this.replayer.replay(from, options);
   }
 
+  /** One query, bounded by `storeTimeoutMs`. */
   async getFailedDeliveries(filter?: FailedDeliveryFilter): Promise<FailedDelivery[]> {
-    return (await this.ready('getFailedDeliveries')).failedDeliveries.list(filter);
+    const runtime = await this.ready('getFailedDeliveries');
+    return withinStoreDeadline(runtime.failedDeliveries.list(filter), this.storeTimeoutMs);
   }
 
+  /**
+   * A re-drive of many deliveries may rightly take longer than one deadline, so the deadline bounds
+   * the question whether PostgreSQL answers at all; a connection refused or dropped during the
+   * re-drive is reported as `StoreUnavailableError` too.
+   */
   async retryFailed(filter?: FailedDeliveryFilter): Promise<number> {
-    return (await this.ready('retryFailed')).failedDeliveries.retry(filter);
+    const runtime = await this.ready('retryFailed');
+    checkFailedDeliveryFilter(filter); // before any SQL, the probe's included
+    await checkStoreAnswers(this.dataSource, this.storeTimeoutMs);
+    try {
+      return await runtime.failedDeliveries.retry(filter);
+    } catch (error) {
+      throw asStoreError(error);
+    }
   }
 
   private async start(): Promise<void> {

@@ -60,6 +60,11 @@ describe('redisConnectionOptions', () => {
     expect(() => redisConnectionOptions('http://cache', 'worker')).toThrow(EventBusConfigurationError);
     expect(() => redisConnectionOptions({ url: 'not a url' }, 'worker')).toThrow(/"connection"/);
   });
+
+  it('never echoes a malformed URL, which may hold a password', () => {
+    expect(() => redisConnectionOptions('redis://:hunter2@cache:port', 'worker')).toThrow(EventBusConfigurationError);
+    expect(() => redisConnectionOptions('redis://:hunter2@cache:port', 'worker')).not.toThrow(/hunter2/);
+  });
 });
 
 describe('postgresQueueConnection', () => {

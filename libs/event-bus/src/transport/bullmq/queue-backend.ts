@@ -112,7 +112,8 @@ function checkRedisUrl(url: string): string {
   try {
     parsed = new URL(url);
   } catch {
-    throw new EventBusConfigurationError('connection', `is not a valid Redis URL: ${JSON.stringify(url)}`);
+    // Never echo the URL: it may hold a password.
+    throw new EventBusConfigurationError('connection', 'is not a valid Redis URL (expected redis://… or rediss://…)');
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
     throw new EventBusConfigurationError(
