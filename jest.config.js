@@ -9,8 +9,8 @@ const common = {
   transform: { '^.+\\.ts$': swc },
   // Sources import siblings as `./x.js` (Node ESM); Jest resolves them back to the `.ts` file.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
-  // `source` resolves the workspace package `@app/event-bus` to its TypeScript sources.
-  testEnvironmentOptions: { customExportConditions: ['source', 'node', 'node-addons'] },
+  // `event-bus-source` resolves `@app/event-bus` (libs/event-bus) to its TypeScript sources.
+  testEnvironmentOptions: { customExportConditions: ['event-bus-source', 'node', 'node-addons'] },
   testEnvironment: 'node',
 };
 

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { DataSource } from 'typeorm';
-import { migrations } from '../migrations/index.js';
+import { eventBusMigrations } from '@app/event-bus/migrations';
 
 /** The database of `docker-compose.yml` and `.env.example`. */
 const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/workflow_engine';
@@ -25,7 +25,12 @@ async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
   const url = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
   // No entities: migrations carry their own SQL. TypeORM keeps its record in the `migrations` table.
-  const dataSource = new DataSource({ type: 'postgres', url, migrations, installExtensions: false });
+  const dataSource = new DataSource({
+    type: 'postgres',
+    url,
+    migrations: eventBusMigrations,
+    installExtensions: false,
+  });
   console.log(`Applying migrations to ${redact(url)}`);
   await dataSource.initialize();
   try {

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
 import type { DataSourceOptions } from 'typeorm';
-import { migrations } from '../../migrations/index.js';
+import { eventBusMigrations } from '@app/event-bus/migrations';
 import { POOL_SIZE } from './bench-config.js';
 import type { BenchConfig } from './bench-config.js';
 import { redisConnectionFromUrl, sweepRedisPrefix } from './bench-redis.js';
@@ -77,7 +77,7 @@ export async function createBenchEnvironment(config: BenchConfig, benchmark: str
       url,
       entities: options.entities ?? [],
       logger: options.logger,
-      migrations,
+      migrations: eventBusMigrations,
       synchronize: false,
       installExtensions: false,
       poolSize: POOL_SIZE,

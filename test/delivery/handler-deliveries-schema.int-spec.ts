@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { migrations } from '../../migrations/index.js';
-import { CreateHandlerDeliveries1764300001000 } from '../../migrations/1764300001000-create-handler-deliveries.js';
+import { eventBusMigrations } from '@app/event-bus/migrations';
+import { CreateHandlerDeliveries1764300001000 } from '../../libs/event-bus/src/migrations/1764300001000-create-handler-deliveries.js';
 import { TENANT_A } from './delivery-helpers.js';
 
 describe('event_handler_deliveries schema (migration 2)', () => {
@@ -57,7 +57,7 @@ describe('event_handler_deliveries schema (migration 2)', () => {
 
   it('is removed by its down migration, leaving the event store', async () => {
     // Undo the migrations applied after this one first, then this one.
-    const newer = migrations.length - 1 - migrations.indexOf(CreateHandlerDeliveries1764300001000);
+    const newer = eventBusMigrations.length - 1 - eventBusMigrations.indexOf(CreateHandlerDeliveries1764300001000);
     for (let undone = 0; undone <= newer; undone++) {
       await db.dataSource.undoLastMigration({ transaction: 'all' });
     }

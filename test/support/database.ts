@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { eventBusEntities } from '../../libs/event-bus/src/store/typeorm/event-store.entity.js';
-import { migrations } from '../../migrations/index.js';
+import { eventBusMigrations } from '@app/event-bus/migrations';
 import { slug } from './redis.js';
 import { waitFor } from './wait-for.js';
 
@@ -51,7 +51,7 @@ export async function createTestDatabase(suite: string): Promise<TestDatabase> {
     type: 'postgres',
     url,
     entities: eventBusEntities,
-    migrations,
+    migrations: eventBusMigrations,
     synchronize: false,
     migrationsRun: false,
     installExtensions: false,

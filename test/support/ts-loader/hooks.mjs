@@ -1,7 +1,7 @@
 /**
  * Node ESM loader hooks (registered by register.mjs) mirroring what jest.config.js does for tests:
- * - resolve: adds the `source` export condition, so `@app/event-bus` resolves to its TypeScript
- *   sources, and maps a relative `./x.js` to `./x.ts` when only the `.ts` file exists;
+ * - resolve: adds the `event-bus-source` export condition, so `@app/event-bus` resolves to its
+ *   TypeScript sources, and maps a relative `./x.js` to `./x.ts` when only the `.ts` file exists;
  * - load: compiles `.ts` with `@swc/core` (legacy decorators and decorator metadata, which Nest's
  *   and TypeORM's decorators need) into an ES module. No type checking: `npm run typecheck` does that.
  */
@@ -12,9 +12,13 @@ import swc from '@swc/core';
 import { SWC_OPTIONS as SHARED_SWC_OPTIONS } from './swc-options.mjs';
 
 const SWC_OPTIONS = { ...SHARED_SWC_OPTIONS, sourceMaps: 'inline' };
+/** The library's own export condition (libs/event-bus/package.json), named so no other tool uses it. */
+const SOURCE_CONDITION = 'event-bus-source';
 
 export async function resolve(specifier, context, nextResolve) {
-  const conditions = context.conditions.includes('source') ? context.conditions : ['source', ...context.conditions];
+  const conditions = context.conditions.includes(SOURCE_CONDITION)
+    ? context.conditions
+    : [SOURCE_CONDITION, ...context.conditions];
   const next = { ...context, conditions };
   const relative = specifier.startsWith('./') || specifier.startsWith('../');
   if (relative && specifier.endsWith('.js') && context.parentURL?.startsWith('file:')) {
