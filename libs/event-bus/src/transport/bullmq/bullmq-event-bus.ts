@@ -31,6 +31,7 @@ import { resolveRelaySettings } from './bus-settings.js';
 import type { BusSettings } from './bus-settings.js';
 import { BusRuntime } from './bus-runtime.js';
 import { resolveQueueBackend } from './queue-backend.js';
+import { assertSchemaMigrated } from './schema-check.js';
 import type { QueueBackend } from './queue-backend.js';
 
 export class BullMQEventBus extends EventBus {
@@ -161,6 +162,8 @@ export class BullMQEventBus extends EventBus {
   }
 
   private async start(): Promise<void> {
+    // Before anything connects: an unmigrated database is a configuration error, not an outage.
+    await assertSchemaMigrated(this.dataSource);
     this.runtime = await BusRuntime.start({
       options: this.options,
       backend: this.backend,
