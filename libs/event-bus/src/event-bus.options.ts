@@ -77,6 +77,14 @@ export interface EventBusCoreOptions {
    * of each queue step of `close()` when Redis does not answer. @default 2000
    */
   enqueueTimeoutMs?: number;
+  /**
+   * How long `close()` lets running handlers finish, in ms. Past it the worker closes without them:
+   * their jobs stay active in the queue until their lock expires, and BullMQ's stalled-job recovery
+   * gives them to a worker again (the event is not lost; those handlers run again). Every later step
+   * of `close()` has a deadline of its own (`enqueueTimeoutMs`), so `close()` settles whether
+   * PostgreSQL and Redis answer, refuse or hang. @default 10000
+   */
+  shutdownTimeoutMs?: number;
   relay?: RelayOptions | boolean;
   logger?: LoggerService;
 }
@@ -113,4 +121,5 @@ export const EVENT_BUS_DEFAULTS = Object.freeze({
   backend: 'redis' as const,
   maxPayloadBytes: 1024 * 1024,
   enqueueTimeoutMs: 2000,
+  shutdownTimeoutMs: 10_000,
 });

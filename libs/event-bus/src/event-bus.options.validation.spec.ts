@@ -39,6 +39,7 @@ describe('validateEventBusOptions', () => {
         maxPayloadBytes: 65_536,
         workerOptions: { lockDuration: 10_000, stalledInterval: 5_000, maxStalledCount: 0, drainDelay: 5 },
         enqueueTimeoutMs: 500,
+        shutdownTimeoutMs: 0,
         relay: { enabled: true, intervalMs: 100, batchSize: 50, graceMs: 0, lostJobCheckIntervalMs: 1000 },
         logger,
       },
@@ -80,6 +81,8 @@ describe('validateEventBusOptions', () => {
     ['maxPayloadBytes 0', { maxPayloadBytes: 0 }, 'maxPayloadBytes', 'positive integer'],
     ['enqueueTimeoutMs negative', { enqueueTimeoutMs: -1 }, 'enqueueTimeoutMs', 'got -1'],
     ['enqueueTimeoutMs Infinity', { enqueueTimeoutMs: Infinity }, 'enqueueTimeoutMs', 'got Infinity'],
+    ['shutdownTimeoutMs negative', { shutdownTimeoutMs: -1 }, 'shutdownTimeoutMs', 'got -1'],
+    ['shutdownTimeoutMs as text', { shutdownTimeoutMs: '10s' }, 'shutdownTimeoutMs', "got '10s'"],
     ['a connection number', { connection: 6379 }, 'connection', 'must be a Redis URL'],
     [
       'a non-Redis URL',

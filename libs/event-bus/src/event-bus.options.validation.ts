@@ -47,6 +47,7 @@ const CHECKS: Record<string, Check> = {
   maxPayloadBytes: checkPositiveInteger,
   workerOptions: checkWorkerOptions,
   enqueueTimeoutMs: checkPositiveInteger,
+  shutdownTimeoutMs: checkNonNegativeInteger,
   relay: (value, option) => {
     if (typeof value === 'boolean') return;
     checkFields(value, option, {

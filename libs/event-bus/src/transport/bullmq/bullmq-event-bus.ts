@@ -67,6 +67,7 @@ export class BullMQEventBus extends EventBus {
       defaultRetry: core.defaultRetry ?? DEFAULT_RETRY_POLICY,
       worker: core.worker ?? EVENT_BUS_DEFAULTS.worker,
       enqueueTimeoutMs: core.enqueueTimeoutMs ?? EVENT_BUS_DEFAULTS.enqueueTimeoutMs,
+      shutdownTimeoutMs: core.shutdownTimeoutMs ?? EVENT_BUS_DEFAULTS.shutdownTimeoutMs,
       relay: resolveRelaySettings(core.relay),
     };
     this.payloadLimit = payloadLimitToCheck(core.maxPayloadBytes, eventStore);

@@ -139,6 +139,7 @@ export class BusRuntime {
         dataSource,
         logger,
         queueTimeoutMs: settings.enqueueTimeoutMs,
+        shutdownTimeoutMs: settings.shutdownTimeoutMs,
       });
       await this.worker.start();
     }
@@ -180,9 +181,13 @@ export class BusRuntime {
     const { settings, logger } = this.deps;
     // Running handlers finish first; what they publish is stored and enqueued (or left to the relay).
     await step(this.worker && (() => this.worker!.close()));
-    await step(() => this.publisher.close());
-    await step(this.relay && (() => this.relay!.stop()));
-    await step(this.lostJobs && (() => this.lostJobs!.stop()));
+    // Each later step waits at most `enqueueTimeoutMs`: PostgreSQL or Redis may hang.
+    const stepMs = settings.enqueueTimeoutMs;
+    await step(() => this.publisher.close(stepMs));
+    await Promise.all([
+      step(this.relay && (() => this.relay!.stop(stepMs))),
+      step(this.lostJobs && (() => this.lostJobs!.stop(stepMs))),
+    ]);
     this.closed = true;
     if (this.ownsQueue) await step(() => closeQueueWithin(this.queue, settings.enqueueTimeoutMs, logger));
     if (!this.ownsQueue) {

@@ -48,6 +48,8 @@ export interface EventDeliveryWorkerDeps {
    * step of closing its connections, in ms. @default 2000
    */
   queueTimeoutMs?: number;
+  /** How long `close` waits for the running jobs before it closes without them, in ms. @default 10000 */
+  shutdownTimeoutMs?: number;
 }
 
 /**
@@ -63,9 +65,11 @@ export class EventDeliveryWorker {
   /** Jobs being processed, so `close` can wait for their handlers before it decides how to close. */
   private readonly running = new Set<Promise<void>>();
   private readonly queueTimeoutMs: number;
+  private readonly shutdownTimeoutMs: number;
 
   constructor(private readonly deps: EventDeliveryWorkerDeps) {
     this.queueTimeoutMs = deps.queueTimeoutMs ?? EVENT_BUS_DEFAULTS.enqueueTimeoutMs;
+    this.shutdownTimeoutMs = deps.shutdownTimeoutMs ?? EVENT_BUS_DEFAULTS.shutdownTimeoutMs;
     const records = new HandlerDeliveryRepository(deps.dataSource);
     const common = {
       subscriptions: deps.subscriptions,
@@ -94,7 +98,7 @@ export class EventDeliveryWorker {
   }
 
   /**
-   * Stops taking jobs, waits for the running handlers to finish (however long they take), then closes
+   * Stops taking jobs, waits for the running jobs to finish (up to `shutdownTimeoutMs`), then closes
    * the worker's connections — within deadlines, since the queue may not answer any more. Idempotent.
    */
   close(): Promise<void> {
@@ -108,9 +112,11 @@ export class EventDeliveryWorker {
 
   /**
    * BullMQ's `worker.close()` alone would wait for the running jobs too, but once started it cannot be
-   * bounded: it waits for the queue to record each job's outcome, and for the blocking connection's
-   * 'end', forever when Redis is down. So the worker is paused (no new jobs), its handlers are awaited
-   * here, and only then is it closed: gracefully if the queue answers, otherwise forcibly.
+   * bounded: it waits for every job (a handler that never returns, a status write to a PostgreSQL that
+   * hangs), for the queue to record each outcome, and for the blocking connection's 'end', forever
+   * when Redis is down. So the worker is paused (no new jobs), its jobs are awaited here for up to
+   * `shutdownTimeoutMs`, and only then is it closed: gracefully if every job finished and the queue
+   * answers, otherwise forcibly.
    */
   private async drainAndClose(worker: InstanceType<WorkerConstructor>): Promise<void> {
     const { logger, queueName } = this.deps;
@@ -118,9 +124,15 @@ export class EventDeliveryWorker {
     await worker.pause(true);
     // Pausing does not interrupt a fetch waiting for the next job, which could still take one.
     interruptFetch(worker);
-    while (this.running.size > 0) await Promise.allSettled([...this.running]);
-
-    if (await queueAnswers(worker, this.queueTimeoutMs)) {
+    const unfinished = await this.drain();
+    if (unfinished > 0) {
+      logger.warn(
+        `${what} closed with ${unfinished} job(s) still running after shutdownTimeoutMs (${this.shutdownTimeoutMs} ` +
+          'ms): their handlers did not finish, or their status writes did not answer. The jobs stay active in the ' +
+          "queue until their lock expires; BullMQ's stalled-job recovery then gives them to a worker again, and " +
+          'the handlers that had not finished run again.',
+      );
+    } else if (await queueAnswers(worker, this.queueTimeoutMs)) {
       await closeWithin(
         {
           what,
@@ -132,15 +144,31 @@ export class EventDeliveryWorker {
         logger,
       );
       return;
+    } else {
+      logger.warn(
+        `${what} closed without its queue, which does not answer: the outcome of its last jobs may not be ` +
+          'recorded there (BullMQ gives such jobs back as stalled; their events are finished and stay so).',
+      );
     }
-    logger.warn(
-      `${what} closed without its queue, which does not answer: the outcome of its last jobs may not be ` +
-        'recorded there (BullMQ gives such jobs back as stalled; their events are finished and stay so).',
-    );
     // Connections first (BullMQ's forced close does not wait for their sockets), then the rest of the
-    // worker: its timers and lock renewal.
+    // worker: its timers and lock renewal (a job left running loses its lock, so it can stall).
     await forceWithin(dropConnections(worker), this.queueTimeoutMs);
     await forceWithin(worker.close(true), this.queueTimeoutMs);
+  }
+
+  /** Waits for the running jobs, at most `shutdownTimeoutMs`; resolves to how many are still running. */
+  private async drain(): Promise<number> {
+    const deadline = Date.now() + this.shutdownTimeoutMs;
+    while (this.running.size > 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      const settled = await withDeadline(Promise.allSettled([...this.running]), left, 'The running jobs').then(
+        () => true,
+        () => false,
+      );
+      if (!settled) break;
+    }
+    return this.running.size;
   }
 
   private async createWorker(): Promise<void> {
