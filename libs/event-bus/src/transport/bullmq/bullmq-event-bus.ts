@@ -9,6 +9,7 @@ import type { DataSource } from 'typeorm';
 import { EventBusConfigurationError, EventBusNotReadyError, EventValidationError } from '../../errors.js';
 import { EventBus } from '../../event-bus.js';
 import type {
+  EventBusReadiness,
   FailedDelivery,
   FailedDeliveryFilter,
   PublishOptions,
@@ -100,6 +101,13 @@ export class BullMQEventBus extends EventBus {
       }
     })();
     return this.closing;
+  }
+
+  readiness(): EventBusReadiness {
+    if (this.closing)
+      return { ready: false, reason: this.closed ? 'the event bus is closed' : 'the event bus is closing' };
+    if (this.runtime) return this.runtime.readiness();
+    return { ready: false, reason: this.starting ? 'the event bus is starting' : 'initialize() was not called' };
   }
 
   async publish<P = unknown>(event: NewDomainEvent<P>, options?: PublishOptions): Promise<StoredEvent<P>> {

@@ -56,10 +56,12 @@ export class OutboxRelay {
     }
   }
 
-  async start(): Promise<void> {
+  /** Starts sweeping; waits at most `timeoutMs` for the listener (it keeps connecting on its own). */
+  async start(timeoutMs: number): Promise<void> {
     if (this.started || this.closing) return;
     this.started = true;
-    await this.listener?.start();
+    if (this.listener)
+      await withDeadline(this.listener.start(), timeoutMs, 'The outbox listener').catch(() => undefined);
     this.timer = setInterval(() => this.requestSweep(), this.settings.intervalMs);
     this.timer.unref();
     // Rows left behind by an earlier run (a crash between INSERT and enqueue) go out at once.

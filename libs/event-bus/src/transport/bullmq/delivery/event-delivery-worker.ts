@@ -5,7 +5,14 @@ import { EVENT_BUS_DEFAULTS, type EventBusWorkerOptions } from '../../../event-b
 import type { RetryPolicy } from '../../../subscriptions/retry-policy.js';
 import type { SubscriptionManager } from '../../../subscriptions/subscription-manager.js';
 import { withDeadline } from '../../with-deadline.js';
-import { closeWithin, dropConnections, forceWithin, interruptFetch, queueAnswers } from '../bounded-close.js';
+import {
+  closeWithin,
+  dropConnections,
+  forceWithin,
+  interruptFetch,
+  queueAnswers,
+  type QueueConnectionOwner,
+} from '../bounded-close.js';
 import { EVENT_JOB, HANDLER_JOB, type EventJobData, type HandlerJobData } from '../event-jobs.js';
 import { EventJobProcessor } from './event-job-processor.js';
 import { HandlerDeliveryRepository } from './handler-delivery.repository.js';
@@ -90,10 +97,13 @@ export class EventDeliveryWorker {
     this.handlerJobs = new HandlerJobProcessor(common);
   }
 
-  /** Starts consuming; resolves once the worker is connected. Safe to call twice. */
-  start(): Promise<void> {
+  /**
+   * Starts consuming; resolves once the worker is connected, or after `readyTimeoutMs` (BullMQ keeps
+   * connecting, and it consumes once connected). Safe to call twice.
+   */
+  start(readyTimeoutMs: number = this.queueTimeoutMs): Promise<void> {
     if (this.closing) return Promise.resolve();
-    this.starting ??= this.createWorker();
+    this.starting ??= this.createWorker(readyTimeoutMs);
     return this.starting;
   }
 
@@ -171,7 +181,7 @@ export class EventDeliveryWorker {
     return this.running.size;
   }
 
-  private async createWorker(): Promise<void> {
+  private async createWorker(readyTimeoutMs: number): Promise<void> {
     const { WorkerClass, workerOptions = {}, subscriptions, defaultRetry, logger } = this.deps;
     const { settings: userSettings, ...userOptions } = workerOptions as EventBusWorkerOptions & {
       settings?: WorkerOptions['settings'];
@@ -199,15 +209,32 @@ export class EventDeliveryWorker {
       },
     });
     this.worker = worker;
-    // An EventEmitter 'error' with no listener would crash the process; connection errors are retried by BullMQ.
+    // An EventEmitter 'error' with no listener would crash the process. Connection errors are retried
+    // by BullMQ, each reconnect attempt reporting one: said once per outage, without a stack.
+    let disconnected = false;
     worker.on('error', (error: Error) => {
-      logger.error(`Event worker error: ${error.message}`, error.stack);
+      if (!isConnectionError(error)) {
+        logger.error(`Event worker error: ${error.message}`, error.stack);
+        return;
+      }
+      if (disconnected || this.closing) return;
+      disconnected = true;
+      logger.warn(`Event worker lost its queue connection (${error.message}); BullMQ reconnects.`);
+    });
+    (worker as QueueConnectionOwner).getBackend().on('ready', () => {
+      if (!disconnected) return;
+      disconnected = false;
+      logger.log('Event worker reconnected to its queue.');
     });
     worker.on('failed', (job: Job | undefined, error: Error) => {
       // Handler failures are logged by the processors; this reports failures of the machinery itself.
       if (job?.name === EVENT_JOB) logger.error(`Event job ${job.id} failed: ${error.message}`, error.stack);
     });
-    await worker.waitUntilReady();
+    try {
+      await withDeadline(worker.waitUntilReady(), readyTimeoutMs, `The event worker of queue "${this.deps.queueName}"`);
+    } catch (error) {
+      logger.warn(`${(error as Error).message}; it consumes once BullMQ has connected it.`);
+    }
   }
 
   private track(processing: Promise<void>): Promise<void> {
@@ -235,4 +262,21 @@ export class EventDeliveryWorker {
         throw new Error(`Unknown job "${job.name}" on the event queue ${this.deps.queueName}`);
     }
   }
+}
+
+/** Network failures BullMQ recovers from by reconnecting (ioredis and node errors). */
+const CONNECTION_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+  'EAI_AGAIN',
+]);
+
+function isConnectionError(error: Error): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code !== undefined && CONNECTION_ERROR_CODES.has(code)) return true;
+  return /Connection is closed|Stream isn't writeable|connect ETIMEDOUT/.test(error.message);
 }
