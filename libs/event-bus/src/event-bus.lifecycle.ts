@@ -25,6 +25,7 @@ import { closeQueueWithin } from './transport/bullmq/bounded-close.js';
 export class EventBusLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger: LoggerService;
   private readonly queueTimeoutMs: number;
+  private readonly consuming: boolean;
 
   constructor(
     private readonly bus: EventBus,
@@ -33,10 +34,27 @@ export class EventBusLifecycle implements OnApplicationBootstrap, BeforeApplicat
   ) {
     this.logger = options.logger ?? new Logger('EventBus');
     this.queueTimeoutMs = options.enqueueTimeoutMs ?? EVENT_BUS_DEFAULTS.enqueueTimeoutMs;
+    this.consuming = options.worker ?? EVENT_BUS_DEFAULTS.worker;
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    if (this.consuming) this.warnUnlessShutdownIsHandled();
     await this.bus.initialize();
+  }
+
+  /**
+   * `app.enableShutdownHooks()` (or the app's own handler that calls `app.close()`) listens for
+   * SIGTERM on `process`; Nest keeps no public flag, and the listener is what matters anyway. Without
+   * one, SIGTERM ends the process at once and `beforeApplicationShutdown` never runs.
+   */
+  private warnUnlessShutdownIsHandled(): void {
+    if (process.listenerCount('SIGTERM') > 0) return;
+    this.logger.warn(
+      'This process consumes events, but nothing handles SIGTERM: call app.enableShutdownHooks() in main.ts ' +
+        '(before app.listen()). Without it, a stop or restart kills running handlers mid-way; their events stay ' +
+        "'processing' until their job's lock expires (workerOptions.lockDuration, 30 s by default), then " +
+        'another worker takes the job up again and runs the handlers that had not finished once more.',
+    );
   }
 
   async beforeApplicationShutdown(): Promise<void> {
