@@ -108,7 +108,11 @@ export interface EventBusWorkerOptions {
   lockDuration?: number;
   /** A crashed worker's jobs are taken up again within this interval. @default 30000 */
   stalledInterval?: number;
-  /** @default 5 */
+  /**
+   * Times a job may stall (its worker crashed, or closed with it still running) and be given back
+   * rather than failed. The library sets 5 (BullMQ's own default is 1): an interrupted handler is run
+   * again, not parked. @default 5
+   */
   maxStalledCount?: number;
   [setting: string]: unknown;
 }

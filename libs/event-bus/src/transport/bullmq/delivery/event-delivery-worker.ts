@@ -22,6 +22,14 @@ import { handlerBackoffStrategy, KEEP_COMPLETED_JOBS, KEEP_FAILED_JOBS, type Han
 import { StatusWriter } from './status-writer.js';
 
 /**
+ * Times a job may stall (its worker died, or closed past `shutdownTimeoutMs` with the job running)
+ * and still be given back by BullMQ, rather than failed. BullMQ's default is 1; at-least-once wants
+ * more: a rolling deploy can interrupt the same long handler on several restarts in a row, and a job
+ * failed for stalling waits for the lost-job recovery instead of going straight back to the queue.
+ */
+export const DEFAULT_MAX_STALLED_COUNT = 5;
+
+/**
  * A BullMQ `Worker` class of either backend (`Worker`, or `withBackend(createPostgresBackend).Worker`).
  * Typed loosely on purpose: the backend-bound classes differ only in their connection type.
  */
@@ -195,6 +203,7 @@ export class EventDeliveryWorker {
       // Defaults for event jobs added without retention options; handler jobs carry their own.
       removeOnComplete: KEEP_COMPLETED_JOBS,
       removeOnFail: KEEP_FAILED_JOBS,
+      maxStalledCount: DEFAULT_MAX_STALLED_COUNT,
       ...userOptions,
       settings: {
         ...userSettings,
