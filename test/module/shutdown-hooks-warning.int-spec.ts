@@ -1,10 +1,17 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import type { INestApplication } from '@nestjs/common';
+import { Module, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { EventBusModule, type EventBusModuleOptions } from '@app/event-bus';
 import { CapturingLogger } from '../support/bus.js';
-import { createTestDatabase, testRedisConnection, uniquePrefix, type TestDatabase } from '../support/database.js';
+import {
+  createTestDatabase,
+  testRedisConnection,
+  uniquePrefix,
+  waitFor,
+  type TestDatabase,
+} from '../support/database.js';
 
 const WARNING = 'nothing handles SIGTERM';
 
@@ -45,6 +52,10 @@ describe('the warning about shutdown hooks', () => {
     app = moduleRef.createNestApplication({ logger: false });
     if (hooks) app.enableShutdownHooks(['SIGTERM']);
     await app.init();
+    // The check runs a moment after start-up (see event-bus.lifecycle.ts); it logs either way.
+    await waitFor(() => logger.find('warn', WARNING).length + logger.find('debug', 'SIGTERM is handled').length > 0, {
+      message: 'the shutdown hooks check',
+    });
     return logger;
   }
 
@@ -63,7 +74,40 @@ describe('the warning about shutdown hooks', () => {
   });
 
   it('says nothing in a publish-only process', async () => {
-    const logger = await start({ worker: false }, false);
+    const logger = new CapturingLogger('EventBusModule:shutdown-hooks');
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        TypeOrmModule.forRoot({ type: 'postgres', url: db.url, autoLoadEntities: true, poolSize: 2 }),
+        EventBusModule.forRoot({
+          connection: testRedisConnection(),
+          prefix: uniquePrefix('shutdown-hooks'),
+          worker: false,
+          logger,
+        }),
+      ],
+    }).compile();
+    app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    // A publish-only process schedules no check at all: nothing to wait for.
     expect(logger.find('warn', WARNING)).toEqual([]);
+  });
+
+  it('sees hooks enabled right after createApplicationContext(), which bootstraps before it resolves', async () => {
+    const logger = new CapturingLogger('EventBusModule:shutdown-hooks');
+    @Module({
+      imports: [
+        TypeOrmModule.forRoot({ type: 'postgres', url: db.url, autoLoadEntities: true, poolSize: 2 }),
+        EventBusModule.forRoot({ connection: testRedisConnection(), prefix: uniquePrefix('shutdown-hooks'), logger }),
+      ],
+    })
+    class ContextModule {}
+    const context = await NestFactory.createApplicationContext(ContextModule, { logger: false });
+    context.enableShutdownHooks(['SIGTERM']);
+    try {
+      await waitFor(() => logger.find('debug', 'SIGTERM is handled').length > 0, { message: 'the check' });
+      expect(logger.find('warn', WARNING)).toEqual([]);
+    } finally {
+      await context.close();
+    }
   });
 });

@@ -13,6 +13,9 @@ import { EVENT_BUS_DEFAULTS, type EventBusCoreOptions } from './event-bus.option
 import { EVENT_BUS_QUEUE_TOKEN } from './event-bus.providers.js';
 import { closeQueueWithin } from './transport/bullmq/bounded-close.js';
 
+/** How long after start-up the shutdown hooks are looked for. */
+const SHUTDOWN_HOOKS_CHECK_DELAY_MS = 250;
+
 /**
  * Starts the bus once every handler is registered (`onApplicationBootstrap` runs after every
  * `onModuleInit`, where the SubscriptionLoader registers them), and stops it in
@@ -38,8 +41,10 @@ export class EventBusLifecycle implements OnApplicationBootstrap, BeforeApplicat
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    if (this.consuming) this.warnUnlessShutdownIsHandled();
     await this.bus.initialize();
+    // Looked at a moment after start-up: `NestFactory.createApplicationContext()` bootstraps before it
+    // resolves, so its caller can enable the hooks only afterwards.
+    if (this.consuming) setTimeout(() => this.warnUnlessShutdownIsHandled(), SHUTDOWN_HOOKS_CHECK_DELAY_MS).unref();
   }
 
   /**
@@ -48,7 +53,10 @@ export class EventBusLifecycle implements OnApplicationBootstrap, BeforeApplicat
    * one, SIGTERM ends the process at once and `beforeApplicationShutdown` never runs.
    */
   private warnUnlessShutdownIsHandled(): void {
-    if (process.listenerCount('SIGTERM') > 0) return;
+    if (process.listenerCount('SIGTERM') > 0) {
+      this.logger.debug?.('SIGTERM is handled: running handlers finish before the process ends.');
+      return;
+    }
     this.logger.warn(
       'This process consumes events, but nothing handles SIGTERM: call app.enableShutdownHooks() in main.ts ' +
         '(before app.listen()). Without it, a stop or restart kills running handlers mid-way; their events stay ' +
