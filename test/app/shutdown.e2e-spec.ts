@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { waitFor } from '../support/database.js';
+import { createTestDatabase, waitFor, type TestDatabase } from '../support/database.js';
+import { freePort } from '../support/redis-server.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -57,6 +58,67 @@ describe('the sample app on one SIGINT', () => {
     expect(output).toContain('SIGINT: closing the app');
     expect(output).not.toContain('SIGINT again');
     expect(output).toContain('Embedded PostgreSQL stopped');
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+  }, 90_000);
+});
+
+/**
+ * The sample app given a Redis address nothing listens on: it must serve HTTP (start-up does not
+ * wait for Redis), report the bus not ready in /health, log a few lines rather than a stack trace
+ * per reconnect, and end on one SIGTERM with exit code 0.
+ */
+describe('the sample app with an unreachable Redis', () => {
+  let db: TestDatabase;
+  let app: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('app-redis-unreachable');
+  });
+
+  afterEach(() => {
+    if (app && app.exitCode === null && app.signalCode === null) app.kill('SIGKILL');
+    app = undefined;
+  });
+
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('serves HTTP, reports the bus not ready, and exits 0 on one SIGTERM', async () => {
+    const [httpPort, deadRedisPort] = [await freePort(), await freePort()];
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PORT: String(httpPort),
+      DATABASE_URL: db.url,
+      REDIS_URL: `redis://127.0.0.1:${deadRedisPort}`,
+    };
+    for (const name of ['REDIS_HOST', 'REDIS_PORT', 'REDIS_PASSWORD', 'QUEUE_BACKEND']) delete env[name];
+    const child = spawn(
+      process.execPath,
+      ['--import', './test/support/ts-loader/register.mjs', 'apps/workflow-engine/src/main.ts'],
+      { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    app = child;
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+
+    await waitFor(() => output.includes('Ready on') || child.exitCode !== null, {
+      timeoutMs: 60_000,
+      message: 'the app to start',
+    });
+    expect(output).toContain('Ready on');
+
+    const health = await fetch(`http://127.0.0.1:${httpPort}/health`);
+    expect(health.status).toBe(503);
+    const body = (await health.json()) as { error?: Record<string, { status: string }> };
+    expect(body.error?.eventBus?.status).toBe('down');
+    // No stack trace per reconnect attempt.
+    expect(output).not.toMatch(/^\s+at /m);
+
+    child.kill('SIGTERM');
+    const [code, signal] = await exited;
     expect({ code, signal }).toEqual({ code: 0, signal: null });
   }, 90_000);
 });

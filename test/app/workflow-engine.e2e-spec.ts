@@ -209,7 +209,7 @@ describe.each(transportBackends())('workflow engine app (%s queue backend)', (ba
     const health = await request(http).get('/health').expect(200);
     expect(health.body).toMatchObject({
       status: 'ok',
-      info: { database: { status: 'up' }, queue: { status: 'up', backend } },
+      info: { database: { status: 'up' }, queue: { status: 'up', backend }, eventBus: { status: 'up' } },
     });
     await request(http).get('/health/live').expect(200);
     const page = await request(http)

@@ -66,7 +66,7 @@ describe.each(transportBackends())('outbox relays in several processes (%s backe
 
   afterAll(async () => {
     for (const { relay, queue, dataSource } of relays) {
-      await relay.stop();
+      await relay.stop(2000);
       await queue.obliterate({ force: true }).catch(() => undefined);
       await queue.close();
       await dataSource.destroy();

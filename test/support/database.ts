@@ -42,7 +42,15 @@ export function databaseUrl(name: string): string {
   return url.toString();
 }
 
-export async function createTestDatabase(suite: string): Promise<TestDatabase> {
+export interface TestDatabaseOptions {
+  /** Run the migrations. `false` leaves the database empty (start-up checks of a missing schema). @default true */
+  migrate?: boolean;
+}
+
+export async function createTestDatabase(
+  suite: string,
+  { migrate = true }: TestDatabaseOptions = {},
+): Promise<TestDatabase> {
   // PostgreSQL identifiers are at most 63 bytes; the random suffix keeps parallel runs apart.
   const name = `eb_${slug(suite, 40)}_${randomBytes(5).toString('hex')}`;
   await adminQuery(`CREATE DATABASE "${name}"`);
@@ -59,7 +67,7 @@ export async function createTestDatabase(suite: string): Promise<TestDatabase> {
   });
   try {
     await dataSource.initialize();
-    await dataSource.runMigrations({ transaction: 'all' });
+    if (migrate) await dataSource.runMigrations({ transaction: 'all' });
   } catch (error) {
     if (dataSource.isInitialized) await dataSource.destroy();
     await adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);

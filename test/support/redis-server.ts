@@ -24,7 +24,15 @@ export function redisServerUnavailable(): string | undefined {
   return probe.status === 0 ? undefined : `redis-server --version failed: ${probe.stderr}`;
 }
 
-export async function startOwnRedisServer(extraArgs: string[] = []): Promise<OwnRedisServer> {
+export interface OwnRedisServerOptions {
+  /** Start it now. `false` reserves a port nothing listens on yet (a Redis that appears later). @default true */
+  start?: boolean;
+}
+
+export async function startOwnRedisServer(
+  extraArgs: string[] = [],
+  { start: startNow = true }: OwnRedisServerOptions = {},
+): Promise<OwnRedisServer> {
   const port = await freePort();
   let child: ChildProcess | undefined;
 
@@ -51,7 +59,7 @@ export async function startOwnRedisServer(extraArgs: string[] = []): Promise<Own
     child = undefined;
   };
 
-  await start();
+  if (startNow) await start();
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
@@ -64,7 +72,7 @@ export async function startOwnRedisServer(extraArgs: string[] = []): Promise<Own
 }
 
 /** A TCP port nobody listens on right now. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();

@@ -77,6 +77,14 @@ export interface EventBusCoreOptions {
    * of each queue step of `close()` when Redis does not answer. @default 2000
    */
   enqueueTimeoutMs?: number;
+  /**
+   * How long `close()` lets running handlers finish, in ms. Past it the worker closes without them:
+   * their jobs stay active in the queue until their lock expires, and BullMQ's stalled-job recovery
+   * gives them to a worker again (the event is not lost; those handlers run again). Every later step
+   * of `close()` has a deadline of its own (`enqueueTimeoutMs`), so `close()` settles whether
+   * PostgreSQL and Redis answer, refuse or hang. @default 10000
+   */
+  shutdownTimeoutMs?: number;
   relay?: RelayOptions | boolean;
   /**
    * How long one statement of the bus's own store queries (`getFailedDeliveries`, `retryFailed`)
@@ -107,7 +115,11 @@ export interface EventBusWorkerOptions {
   lockDuration?: number;
   /** A crashed worker's jobs are taken up again within this interval. @default 30000 */
   stalledInterval?: number;
-  /** @default 5 */
+  /**
+   * Times a job may stall (its worker crashed, or closed with it still running) and be given back
+   * rather than failed. The library sets 5 (BullMQ's own default is 1): an interrupted handler is run
+   * again, not parked. @default 5
+   */
   maxStalledCount?: number;
   [setting: string]: unknown;
 }
@@ -121,4 +133,5 @@ export const EVENT_BUS_DEFAULTS = Object.freeze({
   maxPayloadBytes: 1024 * 1024,
   enqueueTimeoutMs: 2000,
   storeTimeoutMs: 5000,
+  shutdownTimeoutMs: 10_000,
 });

@@ -40,6 +40,7 @@ describe('validateEventBusOptions', () => {
         workerOptions: { lockDuration: 10_000, stalledInterval: 5_000, maxStalledCount: 0, drainDelay: 5 },
         enqueueTimeoutMs: 500,
         storeTimeoutMs: 1000,
+        shutdownTimeoutMs: 0,
         relay: { enabled: true, intervalMs: 100, batchSize: 50, graceMs: 0, lostJobCheckIntervalMs: 1000 },
         logger,
       },
@@ -83,6 +84,8 @@ describe('validateEventBusOptions', () => {
     ['enqueueTimeoutMs Infinity', { enqueueTimeoutMs: Infinity }, 'enqueueTimeoutMs', 'got Infinity'],
     ['storeTimeoutMs 0', { storeTimeoutMs: 0 }, 'storeTimeoutMs', 'positive integer, got 0'],
     ['storeTimeoutMs as text', { storeTimeoutMs: '5s' }, 'storeTimeoutMs', "got '5s'"],
+    ['shutdownTimeoutMs negative', { shutdownTimeoutMs: -1 }, 'shutdownTimeoutMs', 'got -1'],
+    ['shutdownTimeoutMs as text', { shutdownTimeoutMs: '10s' }, 'shutdownTimeoutMs', "got '10s'"],
     ['a connection number', { connection: 6379 }, 'connection', 'must be a Redis URL'],
     [
       'a non-Redis URL',

@@ -48,6 +48,7 @@ const CHECKS: Record<string, Check> = {
   workerOptions: checkWorkerOptions,
   enqueueTimeoutMs: checkPositiveInteger,
   storeTimeoutMs: checkPositiveInteger,
+  shutdownTimeoutMs: checkNonNegativeInteger,
   relay: (value, option) => {
     if (typeof value === 'boolean') return;
     checkFields(value, option, {

@@ -53,8 +53,16 @@ export function eventBusProviders(dataSource: InjectionToken): Provider[] {
       // backend only through a process-wide static (`BullModule.queueClass`). The token is the one
       // `@InjectQueue(EVENT_BUS_QUEUE)` reads; the module closes the queue after the bus (EventBusLifecycle).
       provide: EVENT_BUS_QUEUE_TOKEN,
-      useFactory: (options: EventBusCoreOptions, source: DataSource): Queue =>
-        resolveQueueBackend(options, source).createQueue(options.queueName ?? EVENT_BUS_DEFAULTS.queueName),
+      useFactory: (options: EventBusCoreOptions, source: DataSource): Queue => {
+        const queue = resolveQueueBackend(options, source).createQueue(
+          options.queueName ?? EVENT_BUS_DEFAULTS.queueName,
+        );
+        // The queue connects at once, the bus reports its connection errors only from bootstrap on (and
+        // once per outage): until then, and after close, an 'error' with no listener would be printed
+        // by BullMQ with its stack on every reconnect attempt.
+        queue.on('error', () => undefined);
+        return queue;
+      },
       inject: [EVENT_BUS_OPTIONS, dataSource],
     },
     {

@@ -51,6 +51,14 @@ export interface FailedDeliveryFilter {
   tenantId?: string;
 }
 
+/** What `EventBus.readiness()` answers, for health checks. */
+export interface EventBusReadiness {
+  /** Started as configured (consuming, when it is a worker) and its queue answers. */
+  ready: boolean;
+  /** Why not, when not ready. */
+  reason?: string;
+}
+
 /**
  * The event bus; the abstract class is the injection token (`constructor(private readonly bus: EventBus)`).
  * `BullMQEventBus` is the implementation.
@@ -89,4 +97,10 @@ export abstract class EventBus {
 
   /** Stops consuming (running handlers finish) and closes what the bus opened. Safe to call twice. */
   abstract close(): Promise<void>;
+
+  /**
+   * Whether the bus is ready, for a health check: false before `initialize()` finished, while the queue
+   * it needs did not answer yet at start-up (it keeps trying) or its connection fails, and after `close()`.
+   */
+  abstract readiness(): EventBusReadiness;
 }

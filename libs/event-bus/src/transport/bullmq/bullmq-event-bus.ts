@@ -9,6 +9,7 @@ import type { DataSource } from 'typeorm';
 import { EventBusConfigurationError, EventBusNotReadyError, EventValidationError } from '../../errors.js';
 import { EventBus } from '../../event-bus.js';
 import type {
+  EventBusReadiness,
   FailedDelivery,
   FailedDeliveryFilter,
   PublishOptions,
@@ -33,6 +34,7 @@ import { resolveRelaySettings } from './bus-settings.js';
 import type { BusSettings } from './bus-settings.js';
 import { BusRuntime } from './bus-runtime.js';
 import { resolveQueueBackend } from './queue-backend.js';
+import { assertSchemaMigrated } from './schema-check.js';
 import type { QueueBackend } from './queue-backend.js';
 
 export class BullMQEventBus extends EventBus {
@@ -70,6 +72,7 @@ export class BullMQEventBus extends EventBus {
       defaultRetry: core.defaultRetry ?? DEFAULT_RETRY_POLICY,
       worker: core.worker ?? EVENT_BUS_DEFAULTS.worker,
       enqueueTimeoutMs: core.enqueueTimeoutMs ?? EVENT_BUS_DEFAULTS.enqueueTimeoutMs,
+      shutdownTimeoutMs: core.shutdownTimeoutMs ?? EVENT_BUS_DEFAULTS.shutdownTimeoutMs,
       relay: resolveRelaySettings(core.relay),
     };
     this.payloadLimit = payloadLimitToCheck(core.maxPayloadBytes, eventStore);
@@ -103,6 +106,13 @@ export class BullMQEventBus extends EventBus {
       }
     })();
     return this.closing;
+  }
+
+  readiness(): EventBusReadiness {
+    if (this.closing)
+      return { ready: false, reason: this.closed ? 'the event bus is closed' : 'the event bus is closing' };
+    if (this.runtime) return this.runtime.readiness();
+    return { ready: false, reason: this.starting ? 'the event bus is starting' : 'initialize() was not called' };
   }
 
   async publish<P = unknown>(event: NewDomainEvent<P>, options?: PublishOptions): Promise<StoredEvent<P>> {
@@ -180,6 +190,8 @@ export class BullMQEventBus extends EventBus {
   }
 
   private async start(): Promise<void> {
+    // Before anything connects: an unmigrated database is a configuration error, not an outage.
+    await assertSchemaMigrated(this.dataSource);
     this.runtime = await BusRuntime.start({
       options: this.options,
       backend: this.backend,

@@ -13,6 +13,8 @@ export interface BusSettings {
   /** Consume the queue in this process. */
   worker: boolean;
   enqueueTimeoutMs: number;
+  /** How long `close()` waits for running handlers (see `EventBusCoreOptions.shutdownTimeoutMs`). */
+  shutdownTimeoutMs: number;
   /** Undefined when the relay is turned off. */
   relay: RelaySettings | undefined;
 }

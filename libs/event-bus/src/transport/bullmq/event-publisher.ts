@@ -9,6 +9,7 @@ import { EventBusNotReadyError, EventConflictError, EventValidationError } from 
 import type { NewDomainEvent, StoredEvent } from '../../events/domain-event.js';
 import type { AppendedEvent, EventStore } from '../../store/event-store.js';
 import { MARK_ENQUEUED_SQL, MAX_NOTIFIED_IDS, NOTIFY_OUTBOX_SQL } from '../outbox/outbox.sql.js';
+import { withDeadline } from '../with-deadline.js';
 import { MicroBatcher } from './delivery/micro-batcher.js';
 import type { EventEnqueuer } from './event-enqueuer.js';
 
@@ -87,12 +88,17 @@ export class EventPublisher {
   }
 
   /**
-   * Refuses new publishes and waits for those in flight: their batch is stored, and enqueued or left
-   * to the relay (enqueueing has a deadline, so this is bounded whatever the queue does).
+   * Refuses new publishes and waits for those in flight, at most `timeoutMs`: their batch is stored,
+   * and enqueued or left to the relay. A store that hangs is not waited for; those callers get
+   * whatever their write ends with.
    */
-  async close(): Promise<void> {
+  async close(timeoutMs: number): Promise<void> {
     this.closed = true;
-    await Promise.allSettled([...this.inFlight]);
+    const pending = this.inFlight.size;
+    if (pending === 0) return;
+    await withDeadline(Promise.allSettled([...this.inFlight]), timeoutMs, 'Publishing').catch(() => {
+      this.logger.warn(`Stopped waiting for ${pending} publish call(s) still in flight after ${timeoutMs} ms.`);
+    });
   }
 
   private refuseIfClosed(): void {

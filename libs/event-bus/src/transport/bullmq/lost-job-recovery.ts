@@ -85,11 +85,12 @@ export class LostJobRecovery {
     void this.check();
   }
 
-  async stop(): Promise<void> {
+  /** Stops checking; a check in progress is awaited for at most `timeoutMs` (the store or queue may hang). */
+  async stop(timeoutMs: number): Promise<void> {
     this.closing = true;
     clearInterval(this.timer);
     this.deps.queue.getBackend().removeListener('ready', this.onReady);
-    await this.checking;
+    if (this.checking) await withDeadline(this.checking, timeoutMs, 'The lost-job check').catch(() => undefined);
   }
 
   /** One check; concurrent calls share it. Never rejects (a failed check is retried by the next tick). */

@@ -2,6 +2,7 @@ import type { LoggerService } from '@nestjs/common';
 import pg from 'pg';
 import type { ClientConfig, Notification } from 'pg';
 import { isUuid } from '../../events/uuid.js';
+import { withDeadline } from '../with-deadline.js';
 import { OUTBOX_CHANNEL } from './outbox.sql.js';
 
 /** What a notification asks for: these event ids, or every un-enqueued row. */
@@ -31,12 +32,17 @@ export class OutboxListener {
     await this.connect();
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Ends the connection (also one still connecting), within `timeoutMs`: a PostgreSQL that hangs never
+   * answers the goodbye, so past the deadline the socket is destroyed.
+   */
+  async stop(timeoutMs: number): Promise<void> {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
     const client = this.client;
     this.client = undefined;
-    await client?.end().catch(() => undefined);
+    if (!client) return;
+    await withDeadline(client.end(), timeoutMs, 'The outbox listener').catch(() => client.connection.stream.destroy());
   }
 
   private async connect(): Promise<void> {
@@ -53,6 +59,8 @@ export class OutboxListener {
     client.on('notification', (message: Notification) => this.receive(message));
     client.on('error', lost);
     client.on('end', () => lost());
+    // Held from the start, so `stop` can end a connection still being established too.
+    this.client = client;
     try {
       await client.connect();
       await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
@@ -62,12 +70,10 @@ export class OutboxListener {
     }
     if (this.stopped) {
       gone = true;
-      await client.end().catch(() => undefined);
-      return;
+      return; // `stop` ends it
     }
     if (this.failures > 0) this.logger.log(`Outbox listener reconnected after ${this.failures} attempt(s)`);
     this.failures = 0;
-    this.client = client;
   }
 
   private scheduleReconnect(error?: Error): void {

@@ -10,6 +10,7 @@ import type { EventStoreRow } from '../../store/typeorm/stored-event.mapper.js';
 import { toStoredEvent } from '../../store/typeorm/stored-event.mapper.js';
 import type { EventEnqueuer } from '../bullmq/event-enqueuer.js';
 import { postgresClientConfig } from '../postgres-client-config.js';
+import { withDeadline } from '../with-deadline.js';
 import { OutboxListener } from './outbox-listener.js';
 import type { OutboxNotice } from './outbox-listener.js';
 import { CLAIM_UNENQUEUED_SQL, MARK_ENQUEUED_SQL } from './outbox.sql.js';
@@ -55,22 +56,34 @@ export class OutboxRelay {
     }
   }
 
-  async start(): Promise<void> {
+  /** Starts sweeping; waits at most `timeoutMs` for the listener (it keeps connecting on its own). */
+  async start(timeoutMs: number): Promise<void> {
     if (this.started || this.closing) return;
     this.started = true;
-    await this.listener?.start();
+    if (this.listener)
+      await withDeadline(this.listener.start(), timeoutMs, 'The outbox listener').catch(() => undefined);
     this.timer = setInterval(() => this.requestSweep(), this.settings.intervalMs);
     this.timer.unref();
     // Rows left behind by an earlier run (a crash between INSERT and enqueue) go out at once.
     this.requestSweep();
   }
 
-  /** Stops the timer and the listener, and waits for a round in progress. */
-  async stop(): Promise<void> {
+  /**
+   * Stops the timer and the listener, and waits for a round in progress — at most `timeoutMs` each, so a
+   * PostgreSQL or queue that hangs cannot hold shutdown. An abandoned round's transaction rolls back
+   * when its connection closes; its rows stay un-enqueued for the next relay.
+   */
+  async stop(timeoutMs: number): Promise<void> {
     this.closing = true;
     clearInterval(this.timer);
-    await this.listener?.stop();
-    await this.running;
+    const round = this.running;
+    await Promise.all([
+      this.listener?.stop(timeoutMs),
+      round &&
+        withDeadline(round, timeoutMs, 'The outbox relay').catch((error: Error) => {
+          this.logger.warn(`${error.message} while stopping; its rows stay stored for the next relay.`);
+        }),
+    ]);
   }
 
   /** Takes every un-enqueued row now, whatever its age, and resolves when done (scripts and tests). */

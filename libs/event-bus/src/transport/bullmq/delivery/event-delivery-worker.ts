@@ -5,7 +5,14 @@ import { EVENT_BUS_DEFAULTS, type EventBusWorkerOptions } from '../../../event-b
 import type { RetryPolicy } from '../../../subscriptions/retry-policy.js';
 import type { SubscriptionManager } from '../../../subscriptions/subscription-manager.js';
 import { withDeadline } from '../../with-deadline.js';
-import { closeWithin, dropConnections, forceWithin, interruptFetch, queueAnswers } from '../bounded-close.js';
+import {
+  closeWithin,
+  dropConnections,
+  forceWithin,
+  interruptFetch,
+  queueAnswers,
+  type QueueConnectionOwner,
+} from '../bounded-close.js';
 import { EVENT_JOB, HANDLER_JOB, type EventJobData, type HandlerJobData } from '../event-jobs.js';
 import { EventJobProcessor } from './event-job-processor.js';
 import { HandlerDeliveryRepository } from './handler-delivery.repository.js';
@@ -13,6 +20,14 @@ import { HandlerJobProcessor } from './handler-job-processor.js';
 import { createHandlerSlots } from './handler-slots.js';
 import { handlerBackoffStrategy, KEEP_COMPLETED_JOBS, KEEP_FAILED_JOBS, type HandlerJobQueue } from './handler-jobs.js';
 import { StatusWriter } from './status-writer.js';
+
+/**
+ * Times a job may stall (its worker died, or closed past `shutdownTimeoutMs` with the job running)
+ * and still be given back by BullMQ, rather than failed. BullMQ's default is 1; at-least-once wants
+ * more: a rolling deploy can interrupt the same long handler on several restarts in a row, and a job
+ * failed for stalling waits for the lost-job recovery instead of going straight back to the queue.
+ */
+export const DEFAULT_MAX_STALLED_COUNT = 5;
 
 /**
  * A BullMQ `Worker` class of either backend (`Worker`, or `withBackend(createPostgresBackend).Worker`).
@@ -48,6 +63,8 @@ export interface EventDeliveryWorkerDeps {
    * step of closing its connections, in ms. @default 2000
    */
   queueTimeoutMs?: number;
+  /** How long `close` waits for the running jobs before it closes without them, in ms. @default 10000 */
+  shutdownTimeoutMs?: number;
 }
 
 /**
@@ -63,9 +80,11 @@ export class EventDeliveryWorker {
   /** Jobs being processed, so `close` can wait for their handlers before it decides how to close. */
   private readonly running = new Set<Promise<void>>();
   private readonly queueTimeoutMs: number;
+  private readonly shutdownTimeoutMs: number;
 
   constructor(private readonly deps: EventDeliveryWorkerDeps) {
     this.queueTimeoutMs = deps.queueTimeoutMs ?? EVENT_BUS_DEFAULTS.enqueueTimeoutMs;
+    this.shutdownTimeoutMs = deps.shutdownTimeoutMs ?? EVENT_BUS_DEFAULTS.shutdownTimeoutMs;
     const records = new HandlerDeliveryRepository(deps.dataSource);
     const common = {
       subscriptions: deps.subscriptions,
@@ -86,15 +105,18 @@ export class EventDeliveryWorker {
     this.handlerJobs = new HandlerJobProcessor(common);
   }
 
-  /** Starts consuming; resolves once the worker is connected. Safe to call twice. */
-  start(): Promise<void> {
+  /**
+   * Starts consuming; resolves once the worker is connected, or after `readyTimeoutMs` (BullMQ keeps
+   * connecting, and it consumes once connected). Safe to call twice.
+   */
+  start(readyTimeoutMs: number = this.queueTimeoutMs): Promise<void> {
     if (this.closing) return Promise.resolve();
-    this.starting ??= this.createWorker();
+    this.starting ??= this.createWorker(readyTimeoutMs);
     return this.starting;
   }
 
   /**
-   * Stops taking jobs, waits for the running handlers to finish (however long they take), then closes
+   * Stops taking jobs, waits for the running jobs to finish (up to `shutdownTimeoutMs`), then closes
    * the worker's connections — within deadlines, since the queue may not answer any more. Idempotent.
    */
   close(): Promise<void> {
@@ -108,9 +130,11 @@ export class EventDeliveryWorker {
 
   /**
    * BullMQ's `worker.close()` alone would wait for the running jobs too, but once started it cannot be
-   * bounded: it waits for the queue to record each job's outcome, and for the blocking connection's
-   * 'end', forever when Redis is down. So the worker is paused (no new jobs), its handlers are awaited
-   * here, and only then is it closed: gracefully if the queue answers, otherwise forcibly.
+   * bounded: it waits for every job (a handler that never returns, a status write to a PostgreSQL that
+   * hangs), for the queue to record each outcome, and for the blocking connection's 'end', forever
+   * when Redis is down. So the worker is paused (no new jobs), its jobs are awaited here for up to
+   * `shutdownTimeoutMs`, and only then is it closed: gracefully if every job finished and the queue
+   * answers, otherwise forcibly.
    */
   private async drainAndClose(worker: InstanceType<WorkerConstructor>): Promise<void> {
     const { logger, queueName } = this.deps;
@@ -118,9 +142,15 @@ export class EventDeliveryWorker {
     await worker.pause(true);
     // Pausing does not interrupt a fetch waiting for the next job, which could still take one.
     interruptFetch(worker);
-    while (this.running.size > 0) await Promise.allSettled([...this.running]);
-
-    if (await queueAnswers(worker, this.queueTimeoutMs)) {
+    const unfinished = await this.drain();
+    if (unfinished > 0) {
+      logger.warn(
+        `${what} closed with ${unfinished} job(s) still running after shutdownTimeoutMs (${this.shutdownTimeoutMs} ` +
+          'ms): their handlers did not finish, or their status writes did not answer. The jobs stay active in the ' +
+          "queue until their lock expires; BullMQ's stalled-job recovery then gives them to a worker again, and " +
+          'the handlers that had not finished run again.',
+      );
+    } else if (await queueAnswers(worker, this.queueTimeoutMs)) {
       await closeWithin(
         {
           what,
@@ -132,18 +162,34 @@ export class EventDeliveryWorker {
         logger,
       );
       return;
+    } else {
+      logger.warn(
+        `${what} closed without its queue, which does not answer: the outcome of its last jobs may not be ` +
+          'recorded there (BullMQ gives such jobs back as stalled; their events are finished and stay so).',
+      );
     }
-    logger.warn(
-      `${what} closed without its queue, which does not answer: the outcome of its last jobs may not be ` +
-        'recorded there (BullMQ gives such jobs back as stalled; their events are finished and stay so).',
-    );
     // Connections first (BullMQ's forced close does not wait for their sockets), then the rest of the
-    // worker: its timers and lock renewal.
+    // worker: its timers and lock renewal (a job left running loses its lock, so it can stall).
     await forceWithin(dropConnections(worker), this.queueTimeoutMs);
     await forceWithin(worker.close(true), this.queueTimeoutMs);
   }
 
-  private async createWorker(): Promise<void> {
+  /** Waits for the running jobs, at most `shutdownTimeoutMs`; resolves to how many are still running. */
+  private async drain(): Promise<number> {
+    const deadline = Date.now() + this.shutdownTimeoutMs;
+    while (this.running.size > 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      const settled = await withDeadline(Promise.allSettled([...this.running]), left, 'The running jobs').then(
+        () => true,
+        () => false,
+      );
+      if (!settled) break;
+    }
+    return this.running.size;
+  }
+
+  private async createWorker(readyTimeoutMs: number): Promise<void> {
     const { WorkerClass, workerOptions = {}, subscriptions, defaultRetry, logger } = this.deps;
     const { settings: userSettings, ...userOptions } = workerOptions as EventBusWorkerOptions & {
       settings?: WorkerOptions['settings'];
@@ -157,6 +203,7 @@ export class EventDeliveryWorker {
       // Defaults for event jobs added without retention options; handler jobs carry their own.
       removeOnComplete: KEEP_COMPLETED_JOBS,
       removeOnFail: KEEP_FAILED_JOBS,
+      maxStalledCount: DEFAULT_MAX_STALLED_COUNT,
       ...userOptions,
       settings: {
         ...userSettings,
@@ -171,15 +218,32 @@ export class EventDeliveryWorker {
       },
     });
     this.worker = worker;
-    // An EventEmitter 'error' with no listener would crash the process; connection errors are retried by BullMQ.
+    // An EventEmitter 'error' with no listener would crash the process. Connection errors are retried
+    // by BullMQ, each reconnect attempt reporting one: said once per outage, without a stack.
+    let disconnected = false;
     worker.on('error', (error: Error) => {
-      logger.error(`Event worker error: ${error.message}`, error.stack);
+      if (!isConnectionError(error)) {
+        logger.error(`Event worker error: ${error.message}`, error.stack);
+        return;
+      }
+      if (disconnected || this.closing) return;
+      disconnected = true;
+      logger.warn(`Event worker lost its queue connection (${error.message}); BullMQ reconnects.`);
+    });
+    (worker as QueueConnectionOwner).getBackend().on('ready', () => {
+      if (!disconnected) return;
+      disconnected = false;
+      logger.log('Event worker reconnected to its queue.');
     });
     worker.on('failed', (job: Job | undefined, error: Error) => {
       // Handler failures are logged by the processors; this reports failures of the machinery itself.
       if (job?.name === EVENT_JOB) logger.error(`Event job ${job.id} failed: ${error.message}`, error.stack);
     });
-    await worker.waitUntilReady();
+    try {
+      await withDeadline(worker.waitUntilReady(), readyTimeoutMs, `The event worker of queue "${this.deps.queueName}"`);
+    } catch (error) {
+      logger.warn(`${(error as Error).message}; it consumes once BullMQ has connected it.`);
+    }
   }
 
   private track(processing: Promise<void>): Promise<void> {
@@ -207,4 +271,21 @@ export class EventDeliveryWorker {
         throw new Error(`Unknown job "${job.name}" on the event queue ${this.deps.queueName}`);
     }
   }
+}
+
+/** Network failures BullMQ recovers from by reconnecting (ioredis and node errors). */
+const CONNECTION_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+  'EAI_AGAIN',
+]);
+
+function isConnectionError(error: Error): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code !== undefined && CONNECTION_ERROR_CODES.has(code)) return true;
+  return /Connection is closed|Stream isn't writeable|connect ETIMEDOUT/.test(error.message);
 }
