@@ -39,7 +39,7 @@ export class EventJobProcessor {
     const event = eventForHandlers(data.event);
     const handlers = this.deps.subscriptions.handlersFor(event.type);
     if (data.fresh === true && job.firstRun) return this.processFirstDelivery(event, handlers, jobId);
-    const firstDelivery = await this.deps.statuses.markProcessing(event.id);
+    const firstDelivery = await this.deps.statuses.markProcessing(event.id, jobId);
     let previous: DeliveryRecord[] = [];
     if (!firstDelivery) {
       const state = await this.deps.records.eventState(event.id);
@@ -61,11 +61,11 @@ export class EventJobProcessor {
     );
 
     if (previous.length === 0 && outcomes.every((outcome) => outcome.ok)) {
-      await this.deps.statuses.markProcessed(event.id);
+      await this.deps.statuses.markProcessed(event.id, jobId);
       return;
     }
     await this.splitOff(event, toRun, outcomes, previous);
-    await this.deps.records.finalizeEvent(event.id);
+    await this.deps.records.finalizeEvent(event.id, jobId);
   }
 
   /**
@@ -82,7 +82,7 @@ export class EventJobProcessor {
     jobId: string,
   ): Promise<void> {
     let marking: Promise<boolean> | undefined;
-    const markProcessing = (): Promise<boolean> => (marking ??= this.deps.statuses.markProcessing(event.id));
+    const markProcessing = (): Promise<boolean> => (marking ??= this.deps.statuses.markProcessing(event.id, jobId));
     const outcomes = await this.deps.slots(async (): Promise<HandlerOutcome[]> => {
       const timer = setTimeout(() => void markProcessing().catch(() => undefined), PROCESSING_MARK_DELAY_MS);
       try {
@@ -98,12 +98,12 @@ export class EventJobProcessor {
     if (outcomes.every((outcome) => outcome.ok)) {
       // A `processing` write under way lands first, so it cannot overwrite `processed`.
       await marking;
-      await this.deps.statuses.markProcessed(event.id);
+      await this.deps.statuses.markProcessed(event.id, jobId);
       return;
     }
     await markProcessing();
     await this.splitOff(event, handlers, outcomes, []);
-    await this.deps.records.finalizeEvent(event.id);
+    await this.deps.records.finalizeEvent(event.id, jobId);
   }
 
   /** Records every handler's outcome, then adds the handler jobs of those still to be retried. */

@@ -107,18 +107,19 @@ export class HandlerDeliveryRepository {
    * Finishes the event once none of its handler deliveries is still `retrying`: `failed` when one
    * of them failed, `processed` otherwise. One statement, so two workers finishing sibling handlers
    * at the same moment agree: each runs it after committing its own record, and the later of the two
-   * sees both records.
+   * sees both records. The event job's id is recorded too when it is missing (see status.sql.ts).
    */
-  async finalizeEvent(eventId: string): Promise<void> {
+  async finalizeEvent(eventId: string, eventJobId: string): Promise<void> {
     await this.dataSource.query(
       `UPDATE event_store e SET status = CASE
          WHEN EXISTS (SELECT 1 FROM event_handler_deliveries d WHERE d.event_id = e.id AND d.status = 'failed')
-         THEN 'failed' ELSE 'processed' END
+         THEN 'failed' ELSE 'processed' END,
+         job_id = coalesce(e.job_id, $2)
        WHERE e.id = $1
          AND e.status IN ('pending', 'processing')
          AND NOT EXISTS (
            SELECT 1 FROM event_handler_deliveries d WHERE d.event_id = e.id AND d.status = 'retrying')`,
-      [eventId],
+      [eventId, eventJobId],
     );
   }
 

@@ -53,7 +53,7 @@ export class HandlerJobProcessor {
     const base = { eventId: event.id, handler: name, attempts: attempt, jobId: job.id };
     if (outcome.ok) {
       await this.deps.records.saveAttempt({ ...base, status: 'succeeded', lastError: null });
-      await this.deps.records.finalizeEvent(event.id);
+      await this.deps.records.finalizeEvent(event.id, event.metadata?.jobId ?? event.id);
       return;
     }
 
@@ -68,7 +68,7 @@ export class HandlerJobProcessor {
       throw outcome.error;
     }
     await this.deps.records.saveAttempt({ ...base, status: 'failed', lastError });
-    await this.deps.records.finalizeEvent(event.id);
+    await this.deps.records.finalizeEvent(event.id, event.metadata?.jobId ?? event.id);
     // BullMQ types stay inside the adapter: this is where NonRetryableEventError becomes UnrecoverableError.
     throw new UnrecoverableError(lastError);
   }
