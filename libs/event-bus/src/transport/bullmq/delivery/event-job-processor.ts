@@ -6,6 +6,7 @@ import type { EventJobData } from '../event-jobs.js';
 import type { DeliveryRecord, DeliveryRecordWrite, HandlerDeliveryRepository } from './handler-delivery.repository.js';
 import { handlerJob, retryDelay, type HandlerJobQueue } from './handler-jobs.js';
 import { describeError, eventForHandlers, runHandler, type HandlerOutcome } from './handler-runner.js';
+import { logHandlerFailure } from './handler-failure-log.js';
 import type { HandlerSlots } from './handler-slots.js';
 import type { StatusWriter } from './status-writer.js';
 
@@ -130,10 +131,15 @@ export class EventJobProcessor {
       }
       const policy = handler.retry ?? this.deps.defaultRetry;
       const retry = outcome.retryable && policy.maxAttempts > 1;
-      this.deps.logger.warn(
-        `Handler ${handler.name} failed on event ${event.id} (${event.type}), attempt 1 of ${policy.maxAttempts}: ` +
-          `${describeError(outcome.error)}${retry ? '' : ' — not retried'}`,
-      );
+      logHandlerFailure(this.deps.logger, {
+        handler: handler.name,
+        event,
+        attempt: 1,
+        maxAttempts: policy.maxAttempts,
+        error: outcome.error,
+        final: !retry,
+        note: retry ? '' : ' — not retried',
+      });
       if (!retry) {
         const lastError = describeError(outcome.error);
         writes.push({

@@ -4,6 +4,7 @@ import type { RetryPolicy } from '../../../subscriptions/retry-policy.js';
 import type { SubscriptionManager } from '../../../subscriptions/subscription-manager.js';
 import type { HandlerJobData } from '../event-jobs.js';
 import type { DeliveryRecordWrite, HandlerDeliveryRepository } from './handler-delivery.repository.js';
+import { logHandlerFailure } from './handler-failure-log.js';
 import type { HandlerSlots } from './handler-slots.js';
 import { policyOf } from './handler-jobs.js';
 import { describeError, eventForHandlers, failure, runHandler, type HandlerOutcome } from './handler-runner.js';
@@ -60,10 +61,15 @@ export class HandlerJobProcessor {
 
     const last = !outcome.retryable || attempt >= policy.maxAttempts || job.attemptsMade + 1 >= job.attempts;
     const lastError = describeError(outcome.error);
-    this.deps.logger.warn(
-      `Handler ${name} failed on event ${event.id} (${event.type}), attempt ${attempt} of ${policy.maxAttempts}: ` +
-        `${lastError}${last ? ' — delivery failed' : ''}`,
-    );
+    logHandlerFailure(this.deps.logger, {
+      handler: name,
+      event,
+      attempt,
+      maxAttempts: policy.maxAttempts,
+      error: outcome.error,
+      final: last,
+      note: last ? ' — delivery failed' : '',
+    });
     if (!last) {
       await this.save({ ...base, status: 'retrying', lastError });
       throw outcome.error;
@@ -71,7 +77,11 @@ export class HandlerJobProcessor {
     await this.save({ ...base, status: 'failed', lastError });
     await this.deps.records.finalizeEvent(event.id, eventJobId);
     // BullMQ types stay inside the adapter: this is where NonRetryableEventError becomes UnrecoverableError.
-    throw new UnrecoverableError(lastError);
+    // It carries the handler's message and stack, which BullMQ keeps as the failed job's `failedReason`
+    // and `stacktrace`: a dashboard then shows where the handler broke, not where the library rethrew.
+    const final = new UnrecoverableError(outcome.error.message);
+    final.stack = outcome.error.stack;
+    throw final;
   }
 
   /**
