@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { createTestDatabase, testRedisConnection, waitFor, type TestDatabase } from '../support/database.js';
+import { handlerJobId } from '../../libs/event-bus/src/transport/bullmq/event-jobs.js';
 import { createTestBus, transportBackends, type TestBus } from '../support/bus.js';
 import { CallLog, allProcessed, eventRows, newEvent } from './bus-fixtures.js';
 
@@ -37,6 +38,7 @@ describe.each(transportBackends())('stranded events (%s backend)', (backend) => 
     // Buses sharing a queue first, the one that created it (and empties it) last.
     for (const t of opened.splice(0).reverse()) await t.close();
     await db.dataSource.query(`DROP TRIGGER IF EXISTS refuse_job_id_record ON event_store`);
+    await db.dataSource.query(`DROP TRIGGER IF EXISTS refuse_success_record ON event_handler_deliveries`);
   });
 
   afterAll(async () => {
@@ -112,6 +114,36 @@ describe.each(transportBackends())('stranded events (%s backend)', (backend) => 
 
     await waitFor(() => allProcessed(db, [event.id]), { message: 'the final status written again', timeoutMs: 15_000 });
     expect(calls).toBe(2);
+  });
+
+  it('retries a handler job whose outcome could not be recorded', async () => {
+    let calls = 0;
+    const t = await bus();
+    await t.bus.subscribe(
+      '**',
+      async () => {
+        calls += 1;
+        if (calls === 1) throw new Error('first try fails');
+      },
+      { name: 'flaky', retry: { maxAttempts: 2, backoff: { type: 'fixed', delay: 10 } } },
+    );
+    // The handler job's success cannot be written, so its only attempt fails with a database error.
+    await db.dataSource.query(`
+      CREATE OR REPLACE FUNCTION refuse_success_record() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'success record refused by the test'; END $$`);
+    await db.dataSource.query(`
+      CREATE TRIGGER refuse_success_record BEFORE UPDATE ON event_handler_deliveries FOR EACH ROW
+      WHEN (NEW.status = 'succeeded') EXECUTE FUNCTION refuse_success_record()`);
+    const event = await t.bus.publish(newEvent());
+    const jobId = handlerJobId(event.id, 'flaky');
+    await waitFor(async () => (await t.inspect().getJobState(jobId)) === 'failed', {
+      message: 'the handler job failed',
+    });
+    expect((await eventRows(db, [event.id]))[0].status).toBe('processing');
+    await db.dataSource.query(`DROP TRIGGER refuse_success_record ON event_handler_deliveries`);
+
+    await waitFor(() => allProcessed(db, [event.id]), { message: 'the event processed', timeoutMs: 15_000 });
+    expect(calls).toBe(3);
   });
 });
 
