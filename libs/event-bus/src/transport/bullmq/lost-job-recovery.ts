@@ -27,17 +27,13 @@ import type { EventStoreRow } from '../../store/typeorm/stored-event.mapper.js';
 import { toStoredEvent } from '../../store/typeorm/stored-event.mapper.js';
 import type { RetryPolicy } from '../../subscriptions/retry-policy.js';
 import type { SubscriptionManager } from '../../subscriptions/subscription-manager.js';
-import {
-  LAST_SEQUENCE_SQL,
-  UNFINISHED_AMONG_SQL,
-  UNFINISHED_EVENTS_SQL,
-  UNFINISHED_SQL,
-} from '../outbox/outbox.sql.js';
+import { UNFINISHED_AMONG_SQL, UNFINISHED_EVENTS_SQL, UNFINISHED_SQL } from '../outbox/outbox.sql.js';
 import { withDeadline } from '../with-deadline.js';
 import type { EventEnqueuer } from './event-enqueuer.js';
 import { EVENT_JOB } from './event-jobs.js';
 import { HandlerJobRecovery, type DrivenEvent } from './handler-job-recovery.js';
 import { parseRedisInfo, redisClientOf } from './redis-server-info.js';
+import { UnfinishedEventWalk, type UnfinishedRow } from './unfinished-event-walk.js';
 
 export interface LostJobRecoveryDeps {
   queue: Queue;
@@ -62,33 +58,14 @@ interface Recovered {
   handlers: number;
 }
 
-interface UnfinishedRow {
-  id: string;
-  sequence_number: string;
-  status: 'pending' | 'processing';
-  job_id: string | null;
-  stale: boolean;
-}
-
-interface Walk {
-  recovered: Recovered;
-  /** Sequence number of the first unfinished event seen, if any. */
-  firstUnfinished?: number;
-}
-
 export class LostJobRecovery {
   private timer?: NodeJS.Timeout;
   private checking?: Promise<void>;
   private closing = false;
   /** Position in the queue's failed set, so a long run of failed jobs that must stay is paged past. */
   private failedOffset = 0;
-  /**
-   * Where the periodic walk of unfinished events starts: below it every event was seen finished (and
-   * a finished event stays so, unless re-driven, which adds its job in the same transaction).
-   */
-  private walkFrom = 0;
-  /** The newest sequence number at the previous check: rows numbered up to it have committed by now. */
-  private previousLast?: number;
+  /** The periodic look at unfinished events older than one interval. */
+  private readonly staleWalk: UnfinishedEventWalk;
   private readonly markerKey: string;
   private readonly handlerJobs: HandlerJobRecovery;
   private readonly onReady = (): void => void this.check();
@@ -99,6 +76,10 @@ export class LostJobRecovery {
     // a `{hash tag}` prefix keeps it in the queue's Redis Cluster slot.
     this.markerKey = `${prefix}:event-bus:${deps.queue.name}:run-id`;
     this.handlerJobs = new HandlerJobRecovery({ ...deps, within: (work) => this.within(work) });
+    this.staleWalk = new UnfinishedEventWalk(deps.dataSource, {
+      batchSize: deps.batchSize,
+      staleAfterMs: deps.intervalMs,
+    });
   }
 
   start(): void {
@@ -155,51 +136,31 @@ export class LostJobRecovery {
 
   /** Looks up the job of every unfinished event, whatever its age, and gives back what the queue lost. */
   async scan(): Promise<Recovered | undefined> {
-    return (await this.walk(0, 0))?.recovered;
-  }
-
-  /**
-   * The periodic look at unfinished events older than one interval. It walks from just below the
-   * oldest unfinished event it saw last time, so its cost follows the unfinished events, not the table.
-   */
-  private async checkStale(): Promise<void> {
-    const [{ last }] = await this.deps.dataSource.query<[{ last: string }]>(LAST_SEQUENCE_SQL);
-    const walk = await this.walk(this.walkFrom, this.deps.intervalMs);
-    if (!walk) return;
-    // Never past a number drawn since the previous check: its transaction may not have committed yet.
-    this.walkFrom = Math.min(
-      walk.firstUnfinished === undefined ? Infinity : walk.firstUnfinished - 1,
-      this.previousLast ?? 0,
-    );
-    this.walkFrom = Math.max(this.walkFrom, 0);
-    this.previousLast = Number(last);
-    const { events, handlers } = walk.recovered;
-    if (events + handlers > 0) {
-      this.deps.logger.warn(
-        `Gave back ${events} event job(s) and ${handlers} handler job(s) of queue "${this.deps.queue.name}" ` +
-          `whose events were unfinished after ${this.deps.intervalMs} ms and no longer driven by a job.`,
-      );
+    const totals: Recovered = { events: 0, handlers: 0 };
+    let after = 0;
+    for (;;) {
+      if (this.closing) return undefined;
+      const rows: UnfinishedRow[] = await this.deps.dataSource.query(UNFINISHED_SQL, [after, this.deps.batchSize, 0]);
+      if (rows.length === 0) return totals;
+      after = Number(rows[rows.length - 1].sequence_number);
+      add(totals, await this.recover(rows));
+      if (rows.length < this.deps.batchSize) return totals;
     }
   }
 
-  /** Unfinished events after `from`, oldest first; those older than `staleAfterMs` (0: all) are recovered. */
-  private async walk(from: number, staleAfterMs: number): Promise<Walk | undefined> {
-    const walk: Walk = { recovered: { events: 0, handlers: 0 } };
-    let after = from;
-    for (;;) {
-      if (this.closing) return undefined;
-      const rows: UnfinishedRow[] = await this.deps.dataSource.query(UNFINISHED_SQL, [
-        after,
-        this.deps.batchSize,
-        Math.round(staleAfterMs),
-      ]);
-      if (rows.length === 0) return walk;
-      walk.firstUnfinished ??= Number(rows[0].sequence_number);
-      after = Number(rows[rows.length - 1].sequence_number);
-      const batch = await this.recover(rows.filter((row) => row.stale));
-      walk.recovered.events += batch.events;
-      walk.recovered.handlers += batch.handlers;
-      if (rows.length < this.deps.batchSize) return walk;
+  /** This check's share of the periodic look at unfinished events older than one interval. */
+  private async checkStale(): Promise<void> {
+    const totals: Recovered = { events: 0, handlers: 0 };
+    await this.staleWalk.step(
+      async (rows) => add(totals, await this.recover(rows)),
+      () => this.closing,
+    );
+    if (totals.events + totals.handlers > 0) {
+      this.deps.logger.warn(
+        `Gave back ${totals.events} event job(s) and ${totals.handlers} handler job(s) of queue ` +
+          `"${this.deps.queue.name}" whose events were unfinished after ${this.deps.intervalMs} ms with nothing ` +
+          'driving them.',
+      );
     }
   }
 
@@ -262,4 +223,9 @@ export class LostJobRecovery {
   private within<T>(work: Promise<T>): Promise<T> {
     return withDeadline(work, this.deps.timeoutMs, 'The event queue');
   }
+}
+
+function add(totals: Recovered, more: Recovered): void {
+  totals.events += more.events;
+  totals.handlers += more.handlers;
 }

@@ -41,20 +41,33 @@ export const CLAIM_UNENQUEUED_SQL = `
   FOR UPDATE SKIP LOCKED`;
 
 /**
+ * What the lost-job recovery needs to decide about an unfinished event; `stale`: older than the
+ * parameter `ms` (milliseconds; 0: every row is).
+ */
+function unfinishedColumns(ms: string): string {
+  return `id, sequence_number, status, job_id,
+    (${ms}::int = 0 OR created_at < now() - ${ms}::int * interval '1 millisecond') AS stale`;
+}
+
+/**
  * Every unfinished event (`pending` or `processing`, job id recorded or not), oldest first, from a
  * keyset cursor: the lost-job recovery looks for each one's job. Only the columns it needs to decide;
- * the few events it must re-enqueue are read whole with UNFINISHED_EVENTS_SQL. `stale` says whether
- * the row is older than `$3` ms (0: every row is). No index filters on `status` (status updates stay
- * HOT, see the make-status-updates-hot migration): the walk starts at a cursor the recovery keeps
- * just below the oldest unfinished event it saw. `$1`: after this sequence number; `$2`: batch size.
+ * the few events it must re-enqueue are read whole with UNFINISHED_EVENTS_SQL. No index filters on
+ * `status` (status updates stay HOT, see the make-status-updates-hot migration), so the periodic walk
+ * keeps its cursor near the newest events (unfinished-event-walk.ts).
+ * `$1`: after this sequence number; `$2`: batch size; `$3`: the age in ms that makes a row `stale`.
  */
 export const UNFINISHED_SQL = `
-  SELECT id, sequence_number, status, job_id,
-         ($3::int = 0 OR created_at < now() - $3::int * interval '1 millisecond') AS stale
-  FROM event_store
+  SELECT ${unfinishedColumns('$3')} FROM event_store
   WHERE status IN ('pending', 'processing') AND sequence_number > $1
   ORDER BY sequence_number
   LIMIT $2`;
+
+/** The same, for given events (by primary key). `$1`: event ids; `$2`: the age in ms that makes a row `stale`. */
+export const UNFINISHED_BY_ID_SQL = `
+  SELECT ${unfinishedColumns('$2')} FROM event_store
+  WHERE id = ANY($1::uuid[]) AND status IN ('pending', 'processing')
+  ORDER BY sequence_number`;
 
 /** The newest sequence number (an index-only look-up), where the next walk may start when none is unfinished. */
 export const LAST_SEQUENCE_SQL = `SELECT coalesce(max(sequence_number), 0) AS last FROM event_store`;
