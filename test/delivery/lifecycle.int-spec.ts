@@ -45,11 +45,15 @@ describe.each(transportBackends())('event status and shutdown (%s backend)', (ba
       },
       { name: 'slow' },
     );
-    await worker.bus.initialize();
-    await waitFor(() => started, { message: 'handler started' });
-    expect(await statusOf(db.dataSource, event.id)).toBe('processing');
-
-    held.open();
+    try {
+      await worker.bus.initialize();
+      await waitFor(() => started, { message: 'handler started' });
+      // The mark is written once the handler has run for a moment (PROCESSING_MARK_DELAY_MS), not at once.
+      await waitForStatus(db.dataSource, [event.id], 'processing');
+    } finally {
+      // Released whatever happened above, so closing the worker does not wait for it forever.
+      held.open();
+    }
     await waitForStatus(db.dataSource, [event.id], 'processed');
   });
 
