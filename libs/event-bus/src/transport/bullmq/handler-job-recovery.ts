@@ -63,17 +63,31 @@ export class HandlerJobRecovery {
     const owned = rows.filter((row): row is DeliveryRow & { job_id: string } => row.job_id !== null);
     if (owned.length === 0) return 0;
     const states = await within(Promise.all(owned.map((row) => queue.getJobState(row.job_id))));
-    let recovered = 0;
-    for (const [index, row] of owned.entries()) {
-      if (states[index] !== 'failed') continue;
-      const job = await within(queue.getJob(row.job_id));
-      if (!job) continue;
-      await within(job.retry('failed'));
-      recovered += 1;
-    }
+    let recovered = await this.retryUnrecorded(owned.filter((_, index) => states[index] === 'failed'));
     const lost = owned.filter((_, index) => states[index] === 'unknown');
     if (lost.length > 0) recovered += await this.readd(lost);
     return recovered;
+  }
+
+  /**
+   * Retries the failed handler jobs whose record still says `retrying`. A handler job writes its
+   * outcome before it fails, so the record is read again now that the job is known to have failed:
+   * one that changed meanwhile was written after all (a dead letter stays dead).
+   */
+  private async retryUnrecorded(failed: ReadonlyArray<DeliveryRow & { job_id: string }>): Promise<number> {
+    if (failed.length === 0) return 0;
+    const { dataSource, queue, within } = this.deps;
+    const now: DeliveryRow[] = await dataSource.query(RETRYING_DELIVERIES_SQL, [failed.map((row) => row.event_id)]);
+    const stillRetrying = new Set(now.map((row) => row.job_id));
+    let retried = 0;
+    for (const row of failed) {
+      if (!stillRetrying.has(row.job_id)) continue;
+      const job = await within(queue.getJob(row.job_id));
+      if (!job) continue;
+      await within(job.retry('failed'));
+      retried += 1;
+    }
+    return retried;
   }
 
   private async readd(lost: ReadonlyArray<DeliveryRow & { job_id: string }>): Promise<number> {
