@@ -29,24 +29,17 @@ describe('batched event_store updates running at the same time', () => {
     const shuffled = (): string[] => [...ids].sort(() => Math.random() - 0.5);
     for (let round = 0; round < 25; round++) {
       await db.dataSource.query(`UPDATE event_store SET status = 'pending', job_id = NULL`);
+      // Each statement takes event ids and their job ids (the event ids), in an order of its own.
+      const idsAndJobIds = (): [string[], string[]] => {
+        const order = shuffled();
+        return [order, order];
+      };
       const statements: Array<[string, unknown[]]> = [
-        [
-          MARK_ENQUEUED_SQL,
-          (() => {
-            const order = shuffled();
-            return [order, order];
-          })(),
-        ],
-        [MARK_PROCESSING_SQL, [shuffled()]],
-        [MARK_PROCESSED_SQL, [shuffled()]],
-        [
-          MARK_ENQUEUED_SQL,
-          (() => {
-            const order = shuffled();
-            return [order, order];
-          })(),
-        ],
-        [MARK_PROCESSED_SQL, [shuffled()]],
+        [MARK_ENQUEUED_SQL, idsAndJobIds()],
+        [MARK_PROCESSING_SQL, idsAndJobIds()],
+        [MARK_PROCESSED_SQL, idsAndJobIds()],
+        [MARK_ENQUEUED_SQL, idsAndJobIds()],
+        [MARK_PROCESSED_SQL, idsAndJobIds()],
       ];
       await Promise.all(
         statements.map(([sql, params]) =>

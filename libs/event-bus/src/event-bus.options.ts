@@ -38,7 +38,11 @@ export interface RelayOptions {
   batchSize?: number;
   /** Age a row must reach before a sweep takes it, so in-flight publishes are not enqueued twice, in ms. @default 2000 */
   graceMs?: number;
-  /** How often to look for jobs the queue lost (e.g. a Redis restart without persistence), in ms. @default 30000 */
+  /**
+   * How often to look for unfinished events that nothing drives any more (a job the queue lost, e.g.
+   * on a Redis restart without persistence, or a job-id or status write that failed), in ms; also the
+   * age from which an unfinished event is looked at on every check. @default 30000
+   */
   lostJobCheckIntervalMs?: number;
 }
 

@@ -7,6 +7,12 @@
  *   a marker key the bus keeps in Redis; a missing marker means Redis lost its data (or this is the
  *   queue's first start), a different one a restart. Either way every unfinished event's job is looked
  *   up and the missing ones are added again — re-adding an existing job id is a no-op in BullMQ.
+ * - Jobs lost otherwise, and writes that failed. Every check also looks at the unfinished events
+ *   older than one check interval (`pending` or `processing`, job id recorded or not: a missing one
+ *   is the event id) and gives back what nothing drives any more: a job the queue no longer has, a
+ *   handler job whose outcome was not recorded, a final status that was not written
+ *   (handler-job-recovery.ts). So an event ends `processed` or `failed` within about two check
+ *   intervals (plus its retries) whichever single write failed and whatever the queue lost.
  * - Event jobs BullMQ gave up on. Handler errors never fail an event job (a failing handler gets a
  *   job of its own), so a failed one met an infrastructure error on every attempt (e.g. PostgreSQL
  *   down for longer than its backoff) or stalled too often: while its event is unfinished it is
@@ -16,25 +22,25 @@
 import type { LoggerService } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import type { DataSource } from 'typeorm';
-import type { StoredEvent } from '../../events/domain-event.js';
 import { isUuid } from '../../events/uuid.js';
 import type { EventStoreRow } from '../../store/typeorm/stored-event.mapper.js';
 import { toStoredEvent } from '../../store/typeorm/stored-event.mapper.js';
 import type { RetryPolicy } from '../../subscriptions/retry-policy.js';
 import type { SubscriptionManager } from '../../subscriptions/subscription-manager.js';
-import { RETRYING_DELIVERIES_SQL, UNFINISHED_AMONG_SQL, UNFINISHED_ENQUEUED_SQL } from '../outbox/outbox.sql.js';
+import { UNFINISHED_AMONG_SQL, UNFINISHED_EVENTS_SQL, UNFINISHED_SQL } from '../outbox/outbox.sql.js';
 import { withDeadline } from '../with-deadline.js';
-import { handlerJob, policyOf } from './delivery/handler-jobs.js';
 import type { EventEnqueuer } from './event-enqueuer.js';
 import { EVENT_JOB } from './event-jobs.js';
+import { HandlerJobRecovery, type DrivenEvent } from './handler-job-recovery.js';
 import { parseRedisInfo, redisClientOf } from './redis-server-info.js';
+import { UnfinishedEventWalk, type UnfinishedRow } from './unfinished-event-walk.js';
 
 export interface LostJobRecoveryDeps {
   queue: Queue;
   dataSource: DataSource;
   enqueuer: EventEnqueuer;
   logger: LoggerService;
-  /** Period of the check, in ms. */
+  /** Period of the check, in ms; also the age from which an unfinished event is looked at by every check. */
   intervalMs: number;
   /** Events (or failed jobs) looked at per round trip. */
   batchSize: number;
@@ -48,16 +54,8 @@ export interface LostJobRecoveryDeps {
 interface Recovered {
   /** Event jobs re-added. */
   events: number;
-  /** Handler retry jobs re-added. */
+  /** Handler jobs re-added or retried. */
   handlers: number;
-}
-
-interface DeliveryRow {
-  event_id: string;
-  handler: string;
-  attempts: number;
-  run: number;
-  job_id: string | null;
 }
 
 export class LostJobRecovery {
@@ -66,7 +64,10 @@ export class LostJobRecovery {
   private closing = false;
   /** Position in the queue's failed set, so a long run of failed jobs that must stay is paged past. */
   private failedOffset = 0;
+  /** The periodic look at unfinished events older than one interval. */
+  private readonly staleWalk: UnfinishedEventWalk;
   private readonly markerKey: string;
+  private readonly handlerJobs: HandlerJobRecovery;
   private readonly onReady = (): void => void this.check();
 
   constructor(private readonly deps: LostJobRecoveryDeps) {
@@ -74,6 +75,11 @@ export class LostJobRecovery {
     // Beside the queue's keys, not among them (BullMQ owns its namespace), and under the same prefix so
     // a `{hash tag}` prefix keeps it in the queue's Redis Cluster slot.
     this.markerKey = `${prefix}:event-bus:${deps.queue.name}:run-id`;
+    this.handlerJobs = new HandlerJobRecovery({ ...deps, within: (work) => this.within(work) });
+    this.staleWalk = new UnfinishedEventWalk(deps.dataSource, {
+      batchSize: deps.batchSize,
+      staleAfterMs: deps.intervalMs,
+    });
   }
 
   start(): void {
@@ -105,84 +111,83 @@ export class LostJobRecovery {
   }
 
   private async checkOnce(): Promise<void> {
-    await this.checkRedisRestart();
+    if (!(await this.checkRedisRestart())) await this.checkStale();
     await this.retryFailedEventJobs();
   }
 
-  private async checkRedisRestart(): Promise<void> {
+  /** Resolves true when Redis lost its data and every unfinished event was looked at. */
+  private async checkRedisRestart(): Promise<boolean> {
     const client = await this.within(redisClientOf(this.deps.queue));
-    if (!client) return;
+    if (!client) return false;
     const { runId } = parseRedisInfo(await this.within(client.info()));
-    if (!runId) return;
+    if (!runId) return false;
     const marker = await this.within(client.get(this.markerKey));
-    if (marker === runId) return;
+    if (marker === runId) return false;
     const recovered = await this.scan();
-    if (!recovered) return; // cut short by stop(): the next start looks again
+    if (!recovered) return false; // cut short by stop(): the next start looks again
     await this.within(client.set(this.markerKey, runId));
     if (recovered.events + recovered.handlers > 0) {
       this.deps.logger.warn(
         `Redis ${marker === null ? 'had lost its data' : 'restarted'}: re-added ${recovered.events} event job(s) ` +
-          `and ${recovered.handlers} handler retry job(s) that were no longer in queue "${this.deps.queue.name}".`,
+          `and ${recovered.handlers} handler job(s) that were no longer in queue "${this.deps.queue.name}".`,
       );
     }
+    return true;
   }
 
-  /** Looks up the job of every unfinished enqueued event, oldest first, and re-adds the missing ones. */
+  /** Looks up the job of every unfinished event, whatever its age, and gives back what the queue lost. */
   async scan(): Promise<Recovered | undefined> {
     const totals: Recovered = { events: 0, handlers: 0 };
     let after = 0;
     for (;;) {
       if (this.closing) return undefined;
-      const rows: EventStoreRow[] = await this.deps.dataSource.query(UNFINISHED_ENQUEUED_SQL, [
-        after,
-        this.deps.batchSize,
-      ]);
+      const rows: UnfinishedRow[] = await this.deps.dataSource.query(UNFINISHED_SQL, [after, this.deps.batchSize, 0]);
       if (rows.length === 0) return totals;
       after = Number(rows[rows.length - 1].sequence_number);
-      const batch = await this.recover(rows.map((row) => toStoredEvent(row)));
-      totals.events += batch.events;
-      totals.handlers += batch.handlers;
+      add(totals, await this.recover(rows));
       if (rows.length < this.deps.batchSize) return totals;
     }
   }
 
-  private async recover(events: StoredEvent[]): Promise<Recovered> {
-    const missing = await this.missingJobs(events.map((event) => event.metadata?.jobId ?? event.id));
-    // An event job is re-added whatever the event's state: its processor skips handlers that already
-    // have a delivery record and re-adds the retry jobs of `retrying` ones (a no-op while they exist).
-    const lost = events.filter((_, index) => missing[index]);
-    if (lost.length > 0) await this.deps.enqueuer.enqueue(lost);
-    // An event job still there (e.g. Redis restored a snapshot older than the retries) says nothing
-    // about its handlers' retry jobs: those are looked up one by one.
-    const splitOff = events.filter((event, index) => !missing[index] && event.status === 'processing');
-    const handlers = splitOff.length > 0 ? await this.recoverHandlerJobs(splitOff) : 0;
-    return { events: lost.length, handlers };
+  /** This check's share of the periodic look at unfinished events older than one interval. */
+  private async checkStale(): Promise<void> {
+    const totals: Recovered = { events: 0, handlers: 0 };
+    await this.staleWalk.step(
+      async (rows) => add(totals, await this.recover(rows)),
+      () => this.closing,
+    );
+    if (totals.events + totals.handlers > 0) {
+      this.deps.logger.warn(
+        `Gave back ${totals.events} event job(s) and ${totals.handlers} handler job(s) of queue ` +
+          `"${this.deps.queue.name}" whose events were unfinished after ${this.deps.intervalMs} ms with nothing ` +
+          'driving them.',
+      );
+    }
   }
 
-  /** Re-adds the retry jobs of `retrying` handler deliveries that the queue lost, with the same job ids. */
-  private async recoverHandlerJobs(events: StoredEvent[]): Promise<number> {
-    const rows: DeliveryRow[] = await this.deps.dataSource.query(RETRYING_DELIVERIES_SQL, [
-      events.map((event) => event.id),
-    ]);
-    const owned = rows.filter((row): row is DeliveryRow & { job_id: string } => row.job_id !== null);
-    const missing = await this.missingJobs(owned.map((row) => row.job_id));
-    const byId = new Map(events.map((event) => [event.id, event]));
-    const { subscriptions, defaultRetry } = this.deps;
-    const jobs = owned
-      .filter((_, index) => missing[index])
-      .map((row) =>
-        handlerJob({
-          event: byId.get(row.event_id)!,
-          handler: row.handler,
-          attemptsBefore: row.attempts,
-          run: row.run,
-          // A process that does not run this handler leaves the attempt count to the worker that does.
-          policy: subscriptions.get(row.handler) ? policyOf(subscriptions, row.handler, defaultRetry) : undefined,
-          delay: 0,
-        }),
-      );
-    if (jobs.length > 0) await this.within(this.deps.queue.addBulk(jobs));
-    return jobs.length;
+  private async recover(rows: UnfinishedRow[]): Promise<Recovered> {
+    if (rows.length === 0) return { events: 0, handlers: 0 };
+    // No job id recorded (its write failed, or the relay has not got to it): the event job's id is the event id.
+    const jobIds = rows.map((row) => row.job_id ?? row.id);
+    const states = await this.within(Promise.all(jobIds.map((id) => this.deps.queue.getJobState(id))));
+    // An event job is re-added whatever the event's state: its processor skips handlers that already
+    // have a delivery record and re-adds the retry jobs of `retrying` ones (a no-op while they exist).
+    const lostIds = rows.filter((_, index) => states[index] === 'unknown').map((row) => row.id);
+    let events = 0;
+    if (lostIds.length > 0) {
+      const lost: EventStoreRow[] = await this.deps.dataSource.query(UNFINISHED_EVENTS_SQL, [lostIds]);
+      if (lost.length > 0) await this.deps.enqueuer.enqueue(lost.map((row) => toStoredEvent(row)));
+      events = lost.length;
+    }
+    // An event job still there (e.g. Redis restored a snapshot older than the retries) says nothing
+    // about its handlers' jobs or its final status: those are looked at too.
+    const driven: DrivenEvent[] = [];
+    rows.forEach((row, index) => {
+      if (states[index] !== 'unknown' && row.status === 'processing') {
+        driven.push({ id: row.id, jobId: jobIds[index], jobState: states[index] });
+      }
+    });
+    return { events, handlers: await this.handlerJobs.recover(driven) };
   }
 
   /** Retries failed event jobs whose event is still unfinished; resolves to how many. */
@@ -216,13 +221,12 @@ export class LostJobRecovery {
     return retried;
   }
 
-  /** For each job id, whether the queue no longer knows it. */
-  private async missingJobs(jobIds: string[]): Promise<boolean[]> {
-    const states = await this.within(Promise.all(jobIds.map((id) => this.deps.queue.getJobState(id))));
-    return states.map((state) => state === 'unknown');
-  }
-
   private within<T>(work: Promise<T>): Promise<T> {
     return withDeadline(work, this.deps.timeoutMs, 'The event queue');
   }
+}
+
+function add(totals: Recovered, more: Recovered): void {
+  totals.events += more.events;
+  totals.handlers += more.handlers;
 }

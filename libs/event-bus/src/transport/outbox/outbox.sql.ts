@@ -41,15 +41,42 @@ export const CLAIM_UNENQUEUED_SQL = `
   FOR UPDATE SKIP LOCKED`;
 
 /**
- * Events that should have a job in the queue, oldest first, from a keyset cursor: the lost-job check
- * looks for each one's job. `$1`: after this sequence number; `$2`: batch size.
+ * What the lost-job recovery needs to decide about an unfinished event; `stale`: older than the
+ * parameter `ms` (milliseconds; 0: every row is).
  */
-export const UNFINISHED_ENQUEUED_SQL = `
-  SELECT ${storedEventColumns()} FROM event_store
-  WHERE status IN ('pending', 'processing') AND job_id IS NOT NULL
-    AND sequence_number > $1
+function unfinishedColumns(ms: string): string {
+  return `id, sequence_number, status, job_id,
+    (${ms}::int = 0 OR created_at < now() - ${ms}::int * interval '1 millisecond') AS stale`;
+}
+
+/**
+ * Every unfinished event (`pending` or `processing`, job id recorded or not), oldest first, from a
+ * keyset cursor: the lost-job recovery looks for each one's job. Only the columns it needs to decide;
+ * the few events it must re-enqueue are read whole with UNFINISHED_EVENTS_SQL. No index filters on
+ * `status` (status updates stay HOT, see the make-status-updates-hot migration), so the periodic walk
+ * keeps its cursor near the newest events (unfinished-event-walk.ts).
+ * `$1`: after this sequence number; `$2`: batch size; `$3`: the age in ms that makes a row `stale`.
+ */
+export const UNFINISHED_SQL = `
+  SELECT ${unfinishedColumns('$3')} FROM event_store
+  WHERE status IN ('pending', 'processing') AND sequence_number > $1
   ORDER BY sequence_number
   LIMIT $2`;
+
+/** The same, for given events (by primary key). `$1`: event ids; `$2`: the age in ms that makes a row `stale`. */
+export const UNFINISHED_BY_ID_SQL = `
+  SELECT ${unfinishedColumns('$2')} FROM event_store
+  WHERE id = ANY($1::uuid[]) AND status IN ('pending', 'processing')
+  ORDER BY sequence_number`;
+
+/** The newest sequence number (an index-only look-up), where the next walk may start when none is unfinished. */
+export const LAST_SEQUENCE_SQL = `SELECT coalesce(max(sequence_number), 0) AS last FROM event_store`;
+
+/** The unfinished ones among some events, whole. `$1`: event ids. */
+export const UNFINISHED_EVENTS_SQL = `
+  SELECT ${storedEventColumns()} FROM event_store
+  WHERE id = ANY($1::uuid[]) AND status IN ('pending', 'processing')
+  ORDER BY sequence_number`;
 
 /** The handler deliveries of some events that a handler job still owns (`retrying`). `$1`: event ids. */
 export const RETRYING_DELIVERIES_SQL = `

@@ -6,6 +6,7 @@ import type { EventJobData } from '../event-jobs.js';
 import type { DeliveryRecord, DeliveryRecordWrite, HandlerDeliveryRepository } from './handler-delivery.repository.js';
 import { handlerJob, retryDelay, type HandlerJobQueue } from './handler-jobs.js';
 import { describeError, eventForHandlers, runHandler, type HandlerOutcome } from './handler-runner.js';
+import { logHandlerFailure } from './handler-failure-log.js';
 import type { HandlerSlots } from './handler-slots.js';
 import type { StatusWriter } from './status-writer.js';
 
@@ -39,7 +40,7 @@ export class EventJobProcessor {
     const event = eventForHandlers(data.event);
     const handlers = this.deps.subscriptions.handlersFor(event.type);
     if (data.fresh === true && job.firstRun) return this.processFirstDelivery(event, handlers, jobId);
-    const firstDelivery = await this.deps.statuses.markProcessing(event.id);
+    const firstDelivery = await this.deps.statuses.markProcessing(event.id, jobId);
     let previous: DeliveryRecord[] = [];
     if (!firstDelivery) {
       const state = await this.deps.records.eventState(event.id);
@@ -61,11 +62,11 @@ export class EventJobProcessor {
     );
 
     if (previous.length === 0 && outcomes.every((outcome) => outcome.ok)) {
-      await this.deps.statuses.markProcessed(event.id);
+      await this.deps.statuses.markProcessed(event.id, jobId);
       return;
     }
     await this.splitOff(event, toRun, outcomes, previous);
-    await this.deps.records.finalizeEvent(event.id);
+    await this.deps.records.finalizeEvent(event.id, jobId);
   }
 
   /**
@@ -82,7 +83,7 @@ export class EventJobProcessor {
     jobId: string,
   ): Promise<void> {
     let marking: Promise<boolean> | undefined;
-    const markProcessing = (): Promise<boolean> => (marking ??= this.deps.statuses.markProcessing(event.id));
+    const markProcessing = (): Promise<boolean> => (marking ??= this.deps.statuses.markProcessing(event.id, jobId));
     const outcomes = await this.deps.slots(async (): Promise<HandlerOutcome[]> => {
       const timer = setTimeout(() => void markProcessing().catch(() => undefined), PROCESSING_MARK_DELAY_MS);
       try {
@@ -98,12 +99,12 @@ export class EventJobProcessor {
     if (outcomes.every((outcome) => outcome.ok)) {
       // A `processing` write under way lands first, so it cannot overwrite `processed`.
       await marking;
-      await this.deps.statuses.markProcessed(event.id);
+      await this.deps.statuses.markProcessed(event.id, jobId);
       return;
     }
     await markProcessing();
     await this.splitOff(event, handlers, outcomes, []);
-    await this.deps.records.finalizeEvent(event.id);
+    await this.deps.records.finalizeEvent(event.id, jobId);
   }
 
   /** Records every handler's outcome, then adds the handler jobs of those still to be retried. */
@@ -130,10 +131,15 @@ export class EventJobProcessor {
       }
       const policy = handler.retry ?? this.deps.defaultRetry;
       const retry = outcome.retryable && policy.maxAttempts > 1;
-      this.deps.logger.warn(
-        `Handler ${handler.name} failed on event ${event.id} (${event.type}), attempt 1 of ${policy.maxAttempts}: ` +
-          `${describeError(outcome.error)}${retry ? '' : ' — not retried'}`,
-      );
+      logHandlerFailure(this.deps.logger, {
+        handler: handler.name,
+        event,
+        attempt: 1,
+        maxAttempts: policy.maxAttempts,
+        error: outcome.error,
+        final: !retry,
+        note: retry ? '' : ' — not retried',
+      });
       if (!retry) {
         const lastError = describeError(outcome.error);
         writes.push({

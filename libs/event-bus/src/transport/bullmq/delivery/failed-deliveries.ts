@@ -9,9 +9,14 @@ import { checkFailedDeliveryFilter } from './failed-delivery-filter.js';
 import { HandlerDeliveryRepository } from './handler-delivery.repository.js';
 import { handlerJob, type HandlerJobQueue } from './handler-jobs.js';
 
+/** The queue, for adding the re-drives' jobs and removing the failed jobs they replace. */
+export interface RedriveQueue extends HandlerJobQueue {
+  remove(jobId: string): Promise<number>;
+}
+
 export interface FailedDeliveriesDeps {
   dataSource: DataSource;
-  queue: HandlerJobQueue;
+  queue: RedriveQueue;
   subscriptions: SubscriptionManager;
   defaultRetry: RetryPolicy;
 }
@@ -60,6 +65,8 @@ export class FailedDeliveries {
    * Re-drives the matching failed deliveries: each record becomes `retrying` under a new run (and a
    * new job id, since the failed job of the last run may still be in the queue), its event
    * `processing`, and a handler job with a fresh `maxAttempts` is added. Only the failed handler runs.
+   * The failed job of the last run is then removed from the queue: the delivery is no dead letter any
+   * more, and a Retry of that old job (e.g. from a dashboard) would run the handler outside its run.
    * Resolves to how many deliveries were re-driven.
    */
   async retry(filter: FailedDeliveryFilter = {}): Promise<number> {
@@ -69,12 +76,23 @@ export class FailedDeliveries {
     const [{ cutoff }] = await this.deps.dataSource.query<[{ cutoff: Date }]>(`SELECT clock_timestamp() AS cutoff`);
     let total = 0;
     for (;;) {
-      const count = await this.deps.dataSource.transaction((manager) =>
+      const { count, replaced } = await this.deps.dataSource.transaction((manager) =>
         this.redriveBatch(manager, where, [...params, cutoff]),
       );
+      // After the commit: had it failed, the old jobs would still be the deliveries' dead letters.
+      await this.removeReplaced(replaced);
       total += count;
       if (count < REDRIVE_BATCH) return total;
     }
+  }
+
+  /**
+   * Removes the failed jobs of the runs just replaced. One that cannot be removed (a job being
+   * retried from a dashboard right now is locked) is left: it no longer owns its record, so it
+   * changes nothing, and it ages out of the queue with the other finished jobs.
+   */
+  private async removeReplaced(jobIds: readonly string[]): Promise<void> {
+    await Promise.all(jobIds.map((jobId) => this.deps.queue.remove(jobId).catch(() => 0)));
   }
 
   /**
@@ -82,17 +100,22 @@ export class FailedDeliveries {
    * work), mark, and add the jobs before committing. A handler job that starts before the commit
    * waits on the row lock when it writes its record, so it always sees its own run.
    */
-  private async redriveBatch(manager: EntityManager, where: string, params: unknown[]): Promise<number> {
-    const rows: Array<EventStoreRow & { handler: string; run: number }> = await manager.query(
-      `SELECT d.handler, d.run, ${storedEventColumns('e')}
+  private async redriveBatch(
+    manager: EntityManager,
+    where: string,
+    params: unknown[],
+  ): Promise<{ count: number; replaced: string[] }> {
+    const rows: Array<EventStoreRow & { handler: string; run: number; delivery_job_id: string | null }> =
+      await manager.query(
+        `SELECT d.handler, d.run, d.job_id AS delivery_job_id, ${storedEventColumns('e')}
        FROM event_handler_deliveries d JOIN event_store e ON e.id = d.event_id
        WHERE ${where} AND d.failed_at <= $${params.length}
        ORDER BY d.failed_at, d.event_id, d.handler
        LIMIT ${REDRIVE_BATCH}
        FOR UPDATE OF d SKIP LOCKED`,
-      params,
-    );
-    if (rows.length === 0) return 0;
+        params,
+      );
+    if (rows.length === 0) return { count: 0, replaced: [] };
     const jobs = rows.map((row) => {
       const registered = this.deps.subscriptions.get(row.handler);
       return handlerJob({
@@ -114,7 +137,8 @@ export class FailedDeliveries {
       })),
     );
     await this.deps.queue.addBulk(jobs);
-    return rows.length;
+    const replaced = rows.map((row) => row.delivery_job_id).filter((id): id is string => id !== null);
+    return { count: rows.length, replaced };
   }
 }
 

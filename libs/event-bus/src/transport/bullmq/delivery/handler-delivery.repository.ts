@@ -86,11 +86,15 @@ export class HandlerDeliveryRepository {
 
   /**
    * The outcome of one attempt of a handler job. Only the job that owns the record's current run
-   * (`job_id`) may change it, so a stale job of an earlier run cannot undo a re-drive.
+   * (`job_id`) may change it, so a stale job of an earlier run cannot undo a re-drive. Resolves to the
+   * record's status before the write (`null`: there was none), or `undefined` when it was not this
+   * job's to write. A `failed` one means the job was retried outside the library (Bull Board,
+   * `job.retry()`), after the library had settled the delivery.
    */
-  async saveAttempt(record: DeliveryRecordWrite): Promise<void> {
-    await this.dataSource.query(
-      `INSERT INTO event_handler_deliveries AS d (event_id, handler, status, attempts, last_error, job_id, failed_at)
+  async saveAttempt(record: DeliveryRecordWrite): Promise<HandlerDeliveryStatus | null | undefined> {
+    const rows: Array<{ previous: HandlerDeliveryStatus | null }> = await this.dataSource.query(
+      `WITH prior AS (SELECT status FROM event_handler_deliveries WHERE event_id = $1 AND handler = $2)
+       INSERT INTO event_handler_deliveries AS d (event_id, handler, status, attempts, last_error, job_id, failed_at)
        VALUES ($1, $2, $3::varchar, $4, $5, $6, CASE WHEN $3::varchar = 'failed' THEN NOW() END)
        ON CONFLICT (event_id, handler) DO UPDATE SET
          status = EXCLUDED.status,
@@ -98,27 +102,40 @@ export class HandlerDeliveryRepository {
          last_error = COALESCE(EXCLUDED.last_error, d.last_error),
          failed_at = EXCLUDED.failed_at,
          updated_at = NOW()
-       WHERE d.job_id IS NOT DISTINCT FROM EXCLUDED.job_id`,
+       WHERE d.job_id IS NOT DISTINCT FROM EXCLUDED.job_id
+       RETURNING (SELECT status FROM prior) AS previous`,
       [record.eventId, record.handler, record.status, record.attempts, record.lastError, record.jobId],
     );
+    return rows.length === 0 ? undefined : rows[0].previous;
+  }
+
+  /**
+   * A failed event whose delivery was retried outside the library is unfinished again, as a re-drive
+   * would have left it, so that `finalizeEvent` decides its status from its records once more.
+   */
+  async reopenEvent(eventId: string): Promise<void> {
+    await this.dataSource.query(`UPDATE event_store SET status = 'processing' WHERE id = $1 AND status = 'failed'`, [
+      eventId,
+    ]);
   }
 
   /**
    * Finishes the event once none of its handler deliveries is still `retrying`: `failed` when one
    * of them failed, `processed` otherwise. One statement, so two workers finishing sibling handlers
    * at the same moment agree: each runs it after committing its own record, and the later of the two
-   * sees both records.
+   * sees both records. The event job's id is recorded too when it is missing (see status.sql.ts).
    */
-  async finalizeEvent(eventId: string): Promise<void> {
+  async finalizeEvent(eventId: string, eventJobId: string): Promise<void> {
     await this.dataSource.query(
       `UPDATE event_store e SET status = CASE
          WHEN EXISTS (SELECT 1 FROM event_handler_deliveries d WHERE d.event_id = e.id AND d.status = 'failed')
-         THEN 'failed' ELSE 'processed' END
+         THEN 'failed' ELSE 'processed' END,
+         job_id = coalesce(e.job_id, $2)
        WHERE e.id = $1
          AND e.status IN ('pending', 'processing')
          AND NOT EXISTS (
            SELECT 1 FROM event_handler_deliveries d WHERE d.event_id = e.id AND d.status = 'retrying')`,
-      [eventId],
+      [eventId, eventJobId],
     );
   }
 

@@ -3,7 +3,8 @@ import { UnrecoverableError } from 'bullmq';
 import type { RetryPolicy } from '../../../subscriptions/retry-policy.js';
 import type { SubscriptionManager } from '../../../subscriptions/subscription-manager.js';
 import type { HandlerJobData } from '../event-jobs.js';
-import type { HandlerDeliveryRepository } from './handler-delivery.repository.js';
+import type { DeliveryRecordWrite, HandlerDeliveryRepository } from './handler-delivery.repository.js';
+import { logHandlerFailure } from './handler-failure-log.js';
 import type { HandlerSlots } from './handler-slots.js';
 import { policyOf } from './handler-jobs.js';
 import { describeError, eventForHandlers, failure, runHandler, type HandlerOutcome } from './handler-runner.js';
@@ -40,6 +41,7 @@ export class HandlerJobProcessor {
   async process(job: HandlerJobRun): Promise<void> {
     const { handler: name, attemptsBefore } = job.data;
     const event = eventForHandlers(job.data.event);
+    const eventJobId = event.metadata?.jobId ?? event.id;
     const attempt = attemptsBefore + job.attemptsMade + 1;
     const handler = this.deps.subscriptions.get(name);
     const policy = policyOf(this.deps.subscriptions, name, this.deps.defaultRetry);
@@ -52,24 +54,43 @@ export class HandlerJobProcessor {
 
     const base = { eventId: event.id, handler: name, attempts: attempt, jobId: job.id };
     if (outcome.ok) {
-      await this.deps.records.saveAttempt({ ...base, status: 'succeeded', lastError: null });
-      await this.deps.records.finalizeEvent(event.id);
+      await this.save({ ...base, status: 'succeeded', lastError: null });
+      await this.deps.records.finalizeEvent(event.id, eventJobId);
       return;
     }
 
     const last = !outcome.retryable || attempt >= policy.maxAttempts || job.attemptsMade + 1 >= job.attempts;
     const lastError = describeError(outcome.error);
-    this.deps.logger.warn(
-      `Handler ${name} failed on event ${event.id} (${event.type}), attempt ${attempt} of ${policy.maxAttempts}: ` +
-        `${lastError}${last ? ' — delivery failed' : ''}`,
-    );
+    logHandlerFailure(this.deps.logger, {
+      handler: name,
+      event,
+      attempt,
+      maxAttempts: policy.maxAttempts,
+      error: outcome.error,
+      final: last,
+      note: last ? ' — delivery failed' : '',
+    });
     if (!last) {
-      await this.deps.records.saveAttempt({ ...base, status: 'retrying', lastError });
+      await this.save({ ...base, status: 'retrying', lastError });
       throw outcome.error;
     }
-    await this.deps.records.saveAttempt({ ...base, status: 'failed', lastError });
-    await this.deps.records.finalizeEvent(event.id);
+    await this.save({ ...base, status: 'failed', lastError });
+    await this.deps.records.finalizeEvent(event.id, eventJobId);
     // BullMQ types stay inside the adapter: this is where NonRetryableEventError becomes UnrecoverableError.
-    throw new UnrecoverableError(lastError);
+    // It carries the handler's message and stack, which BullMQ keeps as the failed job's `failedReason`
+    // and `stacktrace`: a dashboard then shows where the handler broke, not where the library rethrew.
+    const final = new UnrecoverableError(outcome.error.message);
+    final.stack = outcome.error.stack;
+    throw final;
+  }
+
+  /**
+   * Writes an attempt's outcome. A job retried outside the library after its delivery had failed
+   * (Bull Board's Retry, `job.retry()`) reopens its event, so the event's status and the failure
+   * records end as if `retryFailed` had re-driven the delivery.
+   */
+  private async save(record: DeliveryRecordWrite): Promise<void> {
+    const previous = await this.deps.records.saveAttempt(record);
+    if (previous === 'failed') await this.deps.records.reopenEvent(record.eventId);
   }
 }
