@@ -1,7 +1,8 @@
 /**
  * A Redis server of the test's own, as a child process, to stop and start at will (outage tests).
  * Started without persistence (`--save '' --appendonly no`): a restart comes back empty, as a Redis
- * without persistence does in production.
+ * without persistence does in production. `persistentRedisArgs(dir)` turns on an append-only file
+ * synced at every write, so a SIGKILL loses nothing acknowledged.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, Socket } from 'node:net';
@@ -22,6 +23,11 @@ export function redisServerUnavailable(): string | undefined {
   const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
   if (probe.error) return `redis-server is not installed (${probe.error.message})`;
   return probe.status === 0 ? undefined : `redis-server --version failed: ${probe.stderr}`;
+}
+
+/** Arguments that give the server an append-only file in `dir`, fsynced at every write (they override the defaults). */
+export function persistentRedisArgs(dir: string): string[] {
+  return ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir];
 }
 
 export async function startOwnRedisServer(extraArgs: string[] = []): Promise<OwnRedisServer> {
@@ -64,7 +70,7 @@ export async function startOwnRedisServer(extraArgs: string[] = []): Promise<Own
 }
 
 /** A TCP port nobody listens on right now. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
