@@ -16,15 +16,19 @@ describe.each([
   let run: FaultRun;
   beforeAll(async () => {
     run = await FaultRun.start(`redis-kill-${redisPersistence ? 'aof' : 'none'}`, { redisPersistence });
-    await Promise.all([run.startWorker(), run.startWorker()]);
+    // Slower than the publisher: a backlog of jobs waits in Redis when it dies.
+    const slow = { HANDLER_MS: '60', CONCURRENCY: '1' };
+    await Promise.all([run.startWorker(slow), run.startWorker(slow)]);
   });
   afterAll(() => run?.cleanup());
 
   it('settles every acknowledged event once Redis is back', async () => {
     const publisher = await run.startPublisher({ LOOPS: '2', PAUSE_MS: '30', TRANSACTION_EVERY: '10' });
     const step = Math.floor(faultProfile.events / (faultProfile.outages + 1));
+    let backlog = Number.POSITIVE_INFINITY;
     for (let outage = 1; outage <= faultProfile.outages; outage++) {
       await waitForAcks(run.files, outage * step);
+      backlog = Math.min(backlog, await unfinished(run));
       await run.redis.stop();
       // Publishing goes on without Redis (stored, left to the relay): the outage lasts 20 acknowledgements.
       await waitForAcks(run.files, readAcks(run.files).size + 20);
@@ -33,8 +37,17 @@ describe.each([
     }
     await publisher.waitForExit(120_000);
 
-    const outcome = await run.check({ redis_kills: faultProfile.outages });
+    const outcome = await run.check({ redis_kills: faultProfile.outages, backlog_at_kill: backlog });
     expect(outcome.violations).toEqual([]);
+    expect(backlog).toBeGreaterThan(0);
     expect(outcome.events).toBe(faultProfile.events);
   });
 });
+
+/** Stored events not finished yet: what the queue holds (or should) when Redis dies. */
+async function unfinished(run: FaultRun): Promise<number> {
+  const [{ count }] = await run.dataSource.query<{ count: number }[]>(
+    `SELECT count(*)::int AS count FROM event_store WHERE status IN ('pending', 'processing')`,
+  );
+  return count;
+}
