@@ -29,7 +29,7 @@ describe('fault: a handler stalls its worker past the lock duration', () => {
     run.faultEnded();
     const callsBefore = readCalls(run.files).filter((call) => call.pid === stalled.pid).length;
     await waitForCallsBy(run.files, stalled.pid, callsBefore + 1, faultProfile.settleBoundMs);
-    await publisher.waitForExit(120_000);
+    await publisher.waitForExit(faultProfile.streamBoundMs);
 
     const outcome = await run.check({ stalls: 1 });
     expect(outcome.violations).toEqual([]);

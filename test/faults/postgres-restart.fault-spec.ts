@@ -33,7 +33,7 @@ describe('fault: PostgreSQL stopped (-m immediate) and restarted mid-stream', ()
       await run.postgres.start();
       run.faultEnded();
     }
-    await publisher.waitForExit(120_000);
+    await publisher.waitForExit(faultProfile.streamBoundMs);
 
     const outcome = await run.check({ postgres_crashes: faultProfile.outages });
     expect(outcome.violations).toEqual([]);

@@ -5,6 +5,7 @@
  * the killed batch: the relay enqueues what was never enqueued, recovery covers unrecorded job ids.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { faultProfile } from './support/fault-profile.js';
 import { FaultRun } from './support/fault-run.js';
 import { readAcks } from './support/oracle-files.js';
 
@@ -28,7 +29,7 @@ describe('fault: publisher SIGKILLed inside publish', () => {
     expect(killedBatch).toBeGreaterThan(0);
     // The stream goes on from a new publisher.
     const publisher = await run.startPublisher({ TOTAL: '100', LOOPS: '2', PAUSE_MS: '5', TRANSACTION_EVERY: '10' });
-    await publisher.waitForExit(60_000);
+    await publisher.waitForExit(faultProfile.streamBoundMs);
 
     const outcome = await run.check({ kills: 1, stored_unacknowledged: killedBatch });
     expect(outcome.violations).toEqual([]);

@@ -35,7 +35,7 @@ describe.each([
       await run.redis.start();
       run.faultEnded();
     }
-    await publisher.waitForExit(120_000);
+    await publisher.waitForExit(faultProfile.streamBoundMs);
 
     const outcome = await run.check({ redis_kills: faultProfile.outages, backlog_at_kill: backlog });
     expect(outcome.violations).toEqual([]);

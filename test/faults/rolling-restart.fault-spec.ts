@@ -39,7 +39,7 @@ describe('fault: rolling SIGTERM of workers under load', () => {
       run.faultEnded();
       workers.push(await replacement);
     }
-    await publisher.waitForExit(120_000);
+    await publisher.waitForExit(faultProfile.streamBoundMs);
 
     const outcome = await run.check({ sigterms: restarts, sigterms_under_load: underLoad });
     expect(outcome.violations).toEqual([]);

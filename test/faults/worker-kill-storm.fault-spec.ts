@@ -33,7 +33,7 @@ describe('fault: worker SIGKILL storm', () => {
       workers.push(run.startWorker());
     }
     await Promise.all(workers);
-    await publisher.waitForExit(120_000);
+    await publisher.waitForExit(faultProfile.streamBoundMs);
 
     const outcome = await run.check({ kills: faultProfile.kills, kills_under_load: underLoad });
     expect(outcome.violations).toEqual([]);

@@ -14,6 +14,8 @@ export interface FaultProfile {
   outages: number;
   /** Bound for everything acknowledged to settle once the last fault ended. */
   settleBoundMs: number;
+  /** Bound for a publisher child to get through its whole stream. */
+  streamBoundMs: number;
 }
 
 const SHORT: FaultProfile = {
@@ -23,6 +25,7 @@ const SHORT: FaultProfile = {
   rollingRounds: 1,
   outages: 1,
   settleBoundMs: 45_000,
+  streamBoundMs: 120_000,
 };
 const FULL: FaultProfile = {
   name: 'full',
@@ -31,6 +34,7 @@ const FULL: FaultProfile = {
   rollingRounds: 3,
   outages: 3,
   settleBoundMs: 120_000,
+  streamBoundMs: 600_000,
 };
 
 export const faultProfile: FaultProfile = process.env.FAULTS_PROFILE === 'full' ? FULL : SHORT;
