@@ -21,7 +21,14 @@ describe('fault: a handler stalls its worker past the lock duration', () => {
   it('settles the stalled event elsewhere and the stalled worker recovers', async () => {
     const stall = { STALL_MARKER: join(run.dir, 'stalled'), STALL_MS: String(3 * WORKER_OPTIONS.lockDuration) };
     const workers = await Promise.all([run.startWorker(stall), run.startWorker(stall)]);
-    const publisher = await run.startPublisher({ LOOPS: '1', PAUSE_MS: '30', STALL_AT: '20', TRANSACTION_EVERY: '10' });
+    // The stream runs until the stalled worker has worked again after its stall.
+    const publisher = await run.startPublisher({
+      TOTAL: '0',
+      LOOPS: '1',
+      PAUSE_MS: '30',
+      STALL_AT: '20',
+      TRANSACTION_EVERY: '10',
+    });
 
     const stalled = await Promise.any(
       workers.map((worker) => worker.waitFor((m) => 'stalled' in m, 60_000, 'stall over').then(() => worker)),
@@ -29,10 +36,10 @@ describe('fault: a handler stalls its worker past the lock duration', () => {
     run.faultEnded();
     const callsBefore = readCalls(run.files).filter((call) => call.pid === stalled.pid).length;
     await waitForCallsBy(run.files, stalled.pid, callsBefore + 1, faultProfile.settleBoundMs);
-    await publisher.waitForExit(faultProfile.streamBoundMs);
+    await run.stopPublisher(publisher);
 
     const outcome = await run.check({ stalls: 1 });
     expect(outcome.violations).toEqual([]);
-    expect(outcome.events).toBe(faultProfile.events);
+    expect(outcome.events).toBeGreaterThan(20);
   });
 });

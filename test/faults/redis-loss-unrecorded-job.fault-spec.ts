@@ -18,9 +18,18 @@ describe('fault: Redis loses the jobs of events whose job ids were never recorde
   afterAll(() => run?.cleanup());
 
   it('settles the events a dead worker held when Redis comes back empty', async () => {
-    // Slow handlers: the events are still in the worker's hands when everything dies.
-    const worker = await run.startWorker({ HANDLER_MS: '5000' });
-    const doomed = await run.startPublisher({ KILL_AT: 'after-addbulk', KILL_AFTER: '1', LOOPS: '4', PAUSE_MS: '0' });
+    // Slow handlers: the events are still in the worker's hands when everything dies. No relay in
+    // these two processes: one that came round would record the job ids and close the window that
+    // a failed job-id write leaves open for good.
+    const noRelay = { RELAY: JSON.stringify({ enabled: false }) };
+    const worker = await run.startWorker({ HANDLER_MS: '5000', ...noRelay });
+    const doomed = await run.startPublisher({
+      KILL_AT: 'after-addbulk',
+      KILL_AFTER: '1',
+      LOOPS: '4',
+      PAUSE_MS: '0',
+      ...noRelay,
+    });
     expect((await doomed.waitForExit(60_000)).signal).toBe('SIGKILL');
     const inHand = await waitFor(() => processingWithoutJobId(run), {
       timeoutMs: 10_000,

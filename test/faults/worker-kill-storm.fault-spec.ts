@@ -1,6 +1,6 @@
 /**
  * Worker SIGKILL storm: three workers consume a paced stream; one after another is SIGKILLed
- * mid-stream and replaced. The dead workers' jobs come back through BullMQ's stalled-job recovery
+ * mid-stream and replaced, the stream running until the storm is over. The dead workers' jobs come back through BullMQ's stalled-job recovery
  * (short lockDuration/stalledInterval): nothing acknowledged is lost, every handler runs.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -19,25 +19,23 @@ describe('fault: worker SIGKILL storm', () => {
   it('settles every acknowledged event while workers are killed and restarted under load', async () => {
     const workers: Promise<FaultChild>[] = [run.startWorker(), run.startWorker(), run.startWorker()];
     await Promise.all(workers);
-    // About 20 events/s: the stream outlasts the storm.
-    const publisher = await run.startPublisher({ LOOPS: '1', PAUSE_MS: '50', TRANSACTION_EVERY: '10' });
+    // The stream runs until the storm is over: every kill lands mid-stream, whatever the machine's speed.
+    const publisher = await run.startPublisher({ TOTAL: '0', LOOPS: '1', PAUSE_MS: '20', TRANSACTION_EVERY: '10' });
     const step = Math.floor(faultProfile.events / (faultProfile.kills + 1));
-    let underLoad = 0;
     for (let kill = 1; kill <= faultProfile.kills; kill++) {
       await waitForAcks(run.files, kill * step);
       const victim = await workers.shift()!;
       await victim.kill();
       run.faultEnded();
-      if (publisher.exited === undefined) underLoad++;
       // The replacement starts while the stream goes on; the storm does not wait for it.
       workers.push(run.startWorker());
     }
     await Promise.all(workers);
-    await publisher.waitForExit(faultProfile.streamBoundMs);
+    await waitForAcks(run.files, (faultProfile.kills + 1) * step);
+    await run.stopPublisher(publisher);
 
-    const outcome = await run.check({ kills: faultProfile.kills, kills_under_load: underLoad });
+    const outcome = await run.check({ kills: faultProfile.kills });
     expect(outcome.violations).toEqual([]);
-    expect(outcome.events).toBe(faultProfile.events);
-    expect(underLoad).toBe(faultProfile.kills);
+    expect(outcome.events).toBeGreaterThanOrEqual((faultProfile.kills + 1) * step);
   });
 });

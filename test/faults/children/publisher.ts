@@ -1,6 +1,6 @@
 /**
  * The publisher of the fault suite: LOOPS concurrent loops publish EVENT_TYPE events (PAUSE_MS apart
- * in each loop) until TOTAL were acknowledged, appending `eventId type` to ACKS_FILE after each
+ * in each loop) until TOTAL were acknowledged (TOTAL=0: until SIGTERM), appending `eventId type` to ACKS_FILE after each
  * `publish` resolved. Every TRANSACTION_EVERY-th publish goes through a transaction of its own:
  * alternately committed (acknowledged) and rolled back (its id appended to ROLLBACKS_FILE, where no
  * effect may ever show). A rejected publish appends `name<TAB>message` to ERRORS_FILE and the loop
@@ -21,7 +21,7 @@ exitWithParent();
 const acksFile = env('ACKS_FILE');
 const rollbacksFile = env('ROLLBACKS_FILE');
 const errorsFile = env('ERRORS_FILE');
-const total = Number(env('TOTAL'));
+const total = Number(env('TOTAL')) || Number.POSITIVE_INFINITY;
 const loops = Number(process.env.LOOPS ?? 4);
 const pauseMs = Number(process.env.PAUSE_MS ?? 10);
 const transactionEvery = Number(process.env.TRANSACTION_EVERY ?? 0);
@@ -48,6 +48,7 @@ let acked = 0;
 let claimed = 0;
 let rejected = 0;
 let stopping = false;
+// SIGTERM ends the stream: the loops finish their publish in flight, then the bus closes.
 process.once('SIGTERM', () => (stopping = true));
 
 await Promise.all(Array.from({ length: loops }, () => loop()));

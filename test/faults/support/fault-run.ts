@@ -88,6 +88,12 @@ export class FaultRun {
     this.registry.add('recovery watch', () => this.recovery?.stop());
   }
 
+  /** Ends an unbounded publisher (`TOTAL: '0'`): it finishes the publishes in flight and exits. */
+  async stopPublisher(publisher: FaultChild): Promise<void> {
+    publisher.signal('SIGTERM');
+    await publisher.waitForExit(faultProfile.streamBoundMs);
+  }
+
   /** Applies the invariants, prints the figures line, and says what broke (with the children's last log lines). */
   async check(figures: Record<string, number> = {}): Promise<FaultOutcome> {
     const outcome = await checkInvariants(this.dataSource, this.files, { boundMs: faultProfile.settleBoundMs });
