@@ -12,6 +12,8 @@ export interface OwnRedisServer {
   readonly url: string;
   /** Whether the process is running. */
   readonly running: boolean;
+  /** Process id of the running server (undefined while stopped). */
+  readonly pid: number | undefined;
   /** Kills the server (its data is lost) and waits for it to exit. */
   stop(): Promise<void>;
   /** Starts it again on the same port and waits until it answers PING. */
@@ -63,6 +65,9 @@ export async function startOwnRedisServer(extraArgs: string[] = []): Promise<Own
     url: `redis://127.0.0.1:${port}`,
     get running() {
       return child !== undefined;
+    },
+    get pid() {
+      return child?.pid;
     },
     stop,
     start,

@@ -4,6 +4,8 @@
  * half-way. One registry per test file, emptied in `afterAll` (and in `afterEach` for per-test parts).
  */
 import type { ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { OrphanGuard } from './orphan-guard.js';
 
 type Cleanup = () => Promise<void> | void;
 
@@ -12,6 +14,7 @@ const EXIT_WAIT_MS = 5_000;
 
 export class CleanupRegistry {
   private readonly cleanups: { name: string; run: Cleanup }[] = [];
+  private guard?: OrphanGuard;
 
   /** Registers an undo step; returns a function that runs it now (once) and unregisters it. */
   add(name: string, run: Cleanup): () => Promise<void> {
@@ -31,6 +34,29 @@ export class CleanupRegistry {
     child.once('exit', () => void remove());
   }
 
+  /**
+   * A server process (PostgreSQL, Redis) that must not outlive the test process even if that dies
+   * without cleanup (see orphan-reaper.mjs); `forgetServer` once it has stopped.
+   */
+  watchServer(pid: number | undefined, signal: NodeJS.Signals = 'SIGKILL'): void {
+    this.guard ??= new OrphanGuard();
+    this.guard.watch(pid, signal);
+  }
+
+  forgetServer(pid: number | undefined): void {
+    this.guard?.forget(pid);
+  }
+
+  /** A temp dir: removed at cleanup, or by the orphan reaper if the test process dies first. */
+  addDir(name: string, path: string): void {
+    this.guard ??= new OrphanGuard();
+    this.guard.watchDir(path);
+    this.add(name, () => {
+      rmSync(path, { recursive: true, force: true });
+      this.guard?.forgetDir(path);
+    });
+  }
+
   /** Runs every registered step, newest first; a failing step does not stop the others. */
   async cleanup(): Promise<void> {
     const errors: string[] = [];
@@ -42,6 +68,8 @@ export class CleanupRegistry {
         errors.push(`${name}: ${(error as Error).message}`);
       }
     }
+    await this.guard?.close();
+    this.guard = undefined;
     if (errors.length > 0) throw new Error(`Fault suite cleanup failed:\n${errors.join('\n')}`);
   }
 }

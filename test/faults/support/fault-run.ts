@@ -4,7 +4,7 @@
  * and publisher children — all of it registered for cleanup. `check()` applies the invariants and
  * prints the scenario's figures on one line.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
@@ -51,14 +51,16 @@ export class FaultRun {
     try {
       const dir = mkdtempSync(join(tmpdir(), 'fault-run-'));
       // FAULTS_KEEP=1 keeps the oracle files and the children's log for a look after the run.
-      if (process.env.FAULTS_KEEP !== '1')
-        registry.add('run directory', () => rmSync(dir, { recursive: true, force: true }));
+      if (process.env.FAULTS_KEEP !== '1') registry.addDir('run directory', dir);
       else process.stdout.write(`fault run directory: ${dir}\n`);
       const postgres = await startPostgresCluster(registry);
       const { url, dataSource } = await createFaultDatabase(postgres, registry);
       // Runs first at cleanup: a frozen server would hang every later step.
       registry.add('thaw postgres', () => postgres.thaw());
-      const redis = await startOwnRedisServer(options.redisPersistence ? persistentRedisArgs(dir) : []);
+      const redis = guarded(
+        await startOwnRedisServer(options.redisPersistence ? persistentRedisArgs(dir) : []),
+        registry,
+      );
       registry.add('redis server', () => redis.stop());
       return new FaultRun(scenario, registry, dir, postgres, url, dataSource, redis);
     } catch (error) {
@@ -144,4 +146,28 @@ export class FaultRun {
     const tail = readFileSync(this.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
     return `--- last lines of the children's log ---\n${tail}\n`;
   }
+}
+
+/** The Redis server, its pid listed with the orphan reaper while it runs. */
+function guarded(redis: OwnRedisServer, registry: CleanupRegistry): OwnRedisServer {
+  registry.watchServer(redis.pid);
+  return {
+    port: redis.port,
+    url: redis.url,
+    get running() {
+      return redis.running;
+    },
+    get pid() {
+      return redis.pid;
+    },
+    async stop() {
+      const pid = redis.pid;
+      await redis.stop();
+      registry.forgetServer(pid);
+    },
+    async start() {
+      await redis.start();
+      registry.watchServer(redis.pid);
+    },
+  };
 }

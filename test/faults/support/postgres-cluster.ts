@@ -4,7 +4,7 @@
  * postmaster and every backend: connections stay open, nothing answers) then thawed.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { chownSync, closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { chownSync, closeSync, mkdtempSync, openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -33,7 +33,7 @@ const READY_TIMEOUT_MS = 30_000;
 export async function startPostgresCluster(registry: CleanupRegistry): Promise<PostgresCluster> {
   const binaries = findPostgresBinaries();
   const root = mkdtempSync(join(tmpdir(), 'fault-pg-'));
-  registry.add('postgres data directory', () => rmSync(root, { recursive: true, force: true }));
+  registry.addDir('postgres data directory', root);
   if (binaries.user) chownSync(root, binaries.user.uid, binaries.user.gid);
   const dataDir = join(root, 'data');
   const logFile = join(root, 'postgres.log');
@@ -60,7 +60,10 @@ export async function startPostgresCluster(registry: CleanupRegistry): Promise<P
     );
     closeSync(log);
     server = started;
+    // SIGQUIT: immediate shutdown of the postmaster and its backends, should the test process die first.
+    registry.watchServer(started.pid, 'SIGQUIT');
     started.once('exit', () => {
+      registry.forgetServer(started.pid);
       if (server === started) server = undefined;
     });
     await waitFor(() => server === started && accepts(port), {
