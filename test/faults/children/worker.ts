@@ -4,7 +4,7 @@
  * `effect` on every `fault.**` event, `audit` on `fault.tick`, and `ship` on `fault.order.placed`,
  * which publishes a follow-up `fault.order.shipped` and appends its id to ACKS_FILE once acknowledged.
  * An event whose payload says `stall: true` blocks the event loop for STALL_MS, once across all
- * workers (the STALL_MARKER file decides who). SIGTERM closes the bus and reports how long it took.
+ * workers (the STALL_MARKER file decides who). SIGTERM closes the bus, reports how long it took, and exits 0 (1 if `close()` rejected).
  */
 import { createHash } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
@@ -64,11 +64,17 @@ process.once('SIGTERM', () => {
   void bus
     .close()
     .then(
-      () => report({ closed: true, ms: Date.now() - started }),
-      (error: Error) => report({ closeFailed: error.message, ms: Date.now() - started }),
+      () => {
+        report({ closed: true, ms: Date.now() - started });
+        return 0;
+      },
+      (error: Error) => {
+        report({ closeFailed: error.message, ms: Date.now() - started });
+        return 1;
+      },
     )
     // The DataSource is the script's own; its end is bounded separately (a frozen server never answers).
-    .then(() => exitAfter(dataSource.destroy(), 3_000, 0));
+    .then((code) => exitAfter(dataSource.destroy(), 3_000, code));
 });
 
 /** Blocks the whole process (no timers, no lock renewal) past the lock duration, the first time only. */
