@@ -4,7 +4,7 @@ import { SWC_OPTIONS } from './test/support/ts-loader/swc-options.mjs';
 // decorator metadata so Nest's type-based injection works. Type checking is `npm run typecheck`.
 const swc = ['@swc/jest', SWC_OPTIONS];
 
-const common = {
+export const common = {
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': swc },
   // Sources import siblings as `./x.js` (Node ESM); Jest resolves them back to the `.ts` file.

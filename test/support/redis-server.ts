@@ -1,7 +1,8 @@
 /**
  * A Redis server of the test's own, as a child process, to stop and start at will (outage tests).
  * Started without persistence (`--save '' --appendonly no`): a restart comes back empty, as a Redis
- * without persistence does in production.
+ * without persistence does in production. `persistentRedisArgs(dir)` turns on an append-only file
+ * synced at every write, so a SIGKILL loses nothing acknowledged.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, Socket } from 'node:net';
@@ -11,6 +12,8 @@ export interface OwnRedisServer {
   readonly url: string;
   /** Whether the process is running. */
   readonly running: boolean;
+  /** Process id of the running server (undefined while stopped). */
+  readonly pid: number | undefined;
   /** Kills the server (its data is lost) and waits for it to exit. */
   stop(): Promise<void>;
   /** Starts it again on the same port and waits until it answers PING. */
@@ -27,6 +30,11 @@ export function redisServerUnavailable(): string | undefined {
 export interface OwnRedisServerOptions {
   /** Start it now. `false` reserves a port nothing listens on yet (a Redis that appears later). @default true */
   start?: boolean;
+}
+
+/** Arguments that give the server an append-only file in `dir`, fsynced at every write (they override the defaults). */
+export function persistentRedisArgs(dir: string): string[] {
+  return ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir];
 }
 
 export async function startOwnRedisServer(
@@ -65,6 +73,9 @@ export async function startOwnRedisServer(
     url: `redis://127.0.0.1:${port}`,
     get running() {
       return child !== undefined;
+    },
+    get pid() {
+      return child?.pid;
     },
     stop,
     start,
