@@ -73,10 +73,11 @@ export class BullMQEventBus extends EventBus {
       worker: core.worker ?? EVENT_BUS_DEFAULTS.worker,
       enqueueTimeoutMs: core.enqueueTimeoutMs ?? EVENT_BUS_DEFAULTS.enqueueTimeoutMs,
       shutdownTimeoutMs: core.shutdownTimeoutMs ?? EVENT_BUS_DEFAULTS.shutdownTimeoutMs,
+      storeTimeoutMs: core.storeTimeoutMs ?? EVENT_BUS_DEFAULTS.storeTimeoutMs,
       relay: resolveRelaySettings(core.relay),
     };
     this.payloadLimit = payloadLimitToCheck(core.maxPayloadBytes, eventStore);
-    this.storeTimeoutMs = core.storeTimeoutMs ?? EVENT_BUS_DEFAULTS.storeTimeoutMs;
+    this.storeTimeoutMs = this.settings.storeTimeoutMs;
     this.replayer = new EventReplayer({ eventStore, subscriptions: this.subscriptions, logger: this.logger });
   }
 

@@ -72,7 +72,7 @@ export class BusRuntime {
     const { eventStore, dataSource, subscriptions, settings, logger } = deps;
     queue.on('error', this.onQueueError);
     queue.getBackend().on('ready', this.onQueueReady);
-    this.publisher = new EventPublisher(eventStore, enqueuer, dataSource, logger);
+    this.publisher = new EventPublisher(eventStore, enqueuer, dataSource, logger, settings.storeTimeoutMs);
     this.failedDeliveries = new FailedDeliveries({
       dataSource,
       queue,

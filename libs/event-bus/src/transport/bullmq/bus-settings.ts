@@ -15,6 +15,8 @@ export interface BusSettings {
   enqueueTimeoutMs: number;
   /** How long `close()` waits for running handlers (see `EventBusCoreOptions.shutdownTimeoutMs`). */
   shutdownTimeoutMs: number;
+  /** How long one statement the bus runs on the store's database waits for PostgreSQL. */
+  storeTimeoutMs: number;
   /** Undefined when the relay is turned off. */
   relay: RelaySettings | undefined;
 }

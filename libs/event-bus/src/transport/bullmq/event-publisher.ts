@@ -10,6 +10,7 @@ import type { NewDomainEvent, StoredEvent } from '../../events/domain-event.js';
 import type { AppendedEvent, EventStore } from '../../store/event-store.js';
 import { MARK_ENQUEUED_SQL, MAX_NOTIFIED_IDS, NOTIFY_OUTBOX_SQL } from '../outbox/outbox.sql.js';
 import { withDeadline } from '../with-deadline.js';
+import { callStore } from '../../store/typeorm/store-availability.js';
 import { MicroBatcher } from './delivery/micro-batcher.js';
 import type { EventEnqueuer } from './event-enqueuer.js';
 
@@ -42,6 +43,8 @@ export class EventPublisher {
     private readonly enqueuer: EventEnqueuer,
     private readonly dataSource: DataSource,
     private readonly logger: LoggerService,
+    /** Deadline of the statements the publisher runs itself (the job-id record, the NOTIFY). */
+    private readonly storeTimeoutMs: number,
   ) {
     this.batcher = new MicroBatcher((calls) => this.flush(calls), {
       maxBatch: MAX_CALLS_PER_BATCH,
@@ -82,7 +85,8 @@ export class EventPublisher {
     const fresh = uniqueIds(appended.filter((entry) => entry.inserted).map((entry) => entry.event));
     if (fresh.length > 0) {
       // Past the payload limit of NOTIFY, an empty payload asks the relay to look at every row.
-      await manager.query(NOTIFY_OUTBOX_SQL, [fresh.length <= MAX_NOTIFIED_IDS ? fresh.join(',') : '']);
+      const payload = fresh.length <= MAX_NOTIFIED_IDS ? fresh.join(',') : '';
+      await callStore(this.dataSource, manager, (m) => m.query(NOTIFY_OUTBOX_SQL, [payload]), this.storeTimeoutMs);
     }
     return appended.map(({ event }) => event);
   }
@@ -189,9 +193,17 @@ export class EventPublisher {
     this.reportEnqueueRecovery();
     ids.forEach((id, index) => recorded.set(id, jobIds[index]));
     try {
-      await this.dataSource.query(MARK_ENQUEUED_SQL, [ids, jobIds]);
+      // Bounded: a PostgreSQL that froze after the INSERT must not hold `publish`, which already
+      // has its event stored and enqueued.
+      await callStore(
+        this.dataSource,
+        undefined,
+        (m) => m.query(MARK_ENQUEUED_SQL, [ids, jobIds]),
+        this.storeTimeoutMs,
+      );
     } catch (error) {
-      // Enqueued but not recorded: the relay re-adds them (a no-op in the queue) and records the ids.
+      // Enqueued but not recorded: the status writes fill the job id in, and recovery covers a job
+      // the queue then loses (it looks at every unfinished row, job id or not).
       this.logger.warn(`Could not record the job ids of ${ids.length} enqueued event(s): ${(error as Error).message}`);
     }
     return recorded;
