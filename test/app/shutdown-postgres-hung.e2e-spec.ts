@@ -1,6 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { purgeRedisQueue } from '../support/bus.js';
 import {
@@ -9,12 +6,10 @@ import {
   testRedisConnection,
   testRedisUrl,
   uniquePrefix,
-  waitFor,
   type TestDatabase,
 } from '../support/database.js';
 import { startFreezableProxy, type FreezableProxy } from '../support/freezable-proxy.js';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+import { startAppProcess, type AppProcess } from './app-process.js';
 
 /**
  * An app with `enableShutdownHooks()` whose PostgreSQL hangs (a proxy that stops forwarding, as a
@@ -25,7 +20,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 describe('an app whose PostgreSQL hangs, on one SIGTERM', () => {
   let db: TestDatabase;
   let proxy: FreezableProxy;
-  let child: ChildProcess | undefined;
+  let app: AppProcess | undefined;
   const prefix = uniquePrefix('app-postgres-hung');
 
   beforeAll(async () => {
@@ -35,7 +30,7 @@ describe('an app whose PostgreSQL hangs, on one SIGTERM', () => {
   });
 
   afterAll(async () => {
-    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    app?.killIfRunning();
     await proxy?.close();
     await purgeRedisQueue(testRedisConnection(), prefix, 'workflow-events');
     await db?.drop();
@@ -48,27 +43,14 @@ describe('an app whose PostgreSQL hangs, on one SIGTERM', () => {
       REDIS_URL: testRedisUrl(),
       EVENT_BUS_PREFIX: prefix,
     };
-    const app = spawn(
-      process.execPath,
-      ['--import', './test/support/ts-loader/register.mjs', 'test/app/fixtures/app-with-shutdown-hooks.ts'],
-      { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    child = app;
-    let output = '';
-    app.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    app.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = once(app, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-    await waitFor(() => output.includes('handler-running') || app.exitCode !== null, {
-      timeoutMs: 30_000,
-      message: 'the handler to start',
-    });
-    expect(output).toContain('handler-running');
+    app = startAppProcess('test/app/fixtures/app-with-shutdown-hooks.ts', env);
+    await app.waitForOutput('handler-running', 30_000);
 
     proxy.freeze();
-    app.kill('SIGTERM');
-    const [code, signal] = await exited;
+    app.child.kill('SIGTERM');
+    const [code, signal] = await app.exited;
 
     expect({ code, signal }).toEqual({ code: null, signal: 'SIGTERM' });
-    expect(output).toContain('still running after shutdownTimeoutMs');
+    expect(app.output()).toContain('still running after shutdownTimeoutMs');
   }, 60_000);
 });

@@ -1,14 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { createTestDatabase, waitFor, type TestDatabase } from '../support/database.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { freePort } from '../support/redis-server.js';
+import { startAppProcess, type AppProcess } from './app-process.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const SAMPLE_APP = 'apps/workflow-engine/src/main.ts';
 
 /**
  * The sample app as a newcomer runs it (its own `main.ts`, no DATABASE_URL or REDIS_URL: the
@@ -19,14 +17,14 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
  */
 describe('the sample app on one SIGINT', () => {
   let dataRoot: string;
-  let app: ChildProcess | undefined;
+  let app: AppProcess | undefined;
 
   beforeAll(async () => {
     dataRoot = await mkdtemp(join(tmpdir(), 'app-shutdown-'));
   });
 
   afterEach(() => {
-    if (app && app.exitCode === null && app.signalCode === null) app.kill('SIGKILL');
+    app?.killIfRunning();
     app = undefined;
   });
 
@@ -36,28 +34,15 @@ describe('the sample app on one SIGINT', () => {
     const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', EMBEDDED_POSTGRES_DIR: join(dataRoot, 'postgres') };
     // Embedded mode: its own database server, and the queue on BullMQ's PostgreSQL backend in it.
     for (const name of ['DATABASE_URL', 'REDIS_URL', 'REDIS_HOST', 'REDIS_PORT', 'REDIS_PASSWORD']) delete env[name];
-    const child = spawn(
-      process.execPath,
-      ['--import', './test/support/ts-loader/register.mjs', 'apps/workflow-engine/src/main.ts'],
-      { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    app = child;
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-
-    await waitFor(() => output.includes('Ready on') || child.exitCode !== null, {
-      timeoutMs: 60_000,
-      message: 'the app to start',
-    });
-    expect(output).toContain('Ready on');
+    app = startAppProcess(SAMPLE_APP, env);
+    const { child, exited } = app;
+    await app.waitForOutput('Ready on', 60_000);
 
     child.kill('SIGINT');
     const [code, signal] = await exited;
-    expect(output).toContain('SIGINT: closing the app');
-    expect(output).not.toContain('SIGINT again');
-    expect(output).toContain('Embedded PostgreSQL stopped');
+    expect(app.output()).toContain('SIGINT: closing the app');
+    expect(app.output()).not.toContain('SIGINT again');
+    expect(app.output()).toContain('Embedded PostgreSQL stopped');
     expect({ code, signal }).toEqual({ code: 0, signal: null });
   }, 90_000);
 });
@@ -69,14 +54,14 @@ describe('the sample app on one SIGINT', () => {
  */
 describe('the sample app with an unreachable Redis', () => {
   let db: TestDatabase;
-  let app: ChildProcess | undefined;
+  let app: AppProcess | undefined;
 
   beforeAll(async () => {
     db = await createTestDatabase('app-redis-unreachable');
   });
 
   afterEach(() => {
-    if (app && app.exitCode === null && app.signalCode === null) app.kill('SIGKILL');
+    app?.killIfRunning();
     app = undefined;
   });
 
@@ -93,29 +78,16 @@ describe('the sample app with an unreachable Redis', () => {
       REDIS_URL: `redis://127.0.0.1:${deadRedisPort}`,
     };
     for (const name of ['REDIS_HOST', 'REDIS_PORT', 'REDIS_PASSWORD', 'QUEUE_BACKEND']) delete env[name];
-    const child = spawn(
-      process.execPath,
-      ['--import', './test/support/ts-loader/register.mjs', 'apps/workflow-engine/src/main.ts'],
-      { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    app = child;
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-
-    await waitFor(() => output.includes('Ready on') || child.exitCode !== null, {
-      timeoutMs: 60_000,
-      message: 'the app to start',
-    });
-    expect(output).toContain('Ready on');
+    app = startAppProcess(SAMPLE_APP, env);
+    const { child, exited } = app;
+    await app.waitForOutput('Ready on', 60_000);
 
     const health = await fetch(`http://127.0.0.1:${httpPort}/health`);
     expect(health.status).toBe(503);
     const body = (await health.json()) as { error?: Record<string, { status: string }> };
     expect(body.error?.eventBus?.status).toBe('down');
     // No stack trace per reconnect attempt.
-    expect(output).not.toMatch(/^\s+at /m);
+    expect(app.output()).not.toMatch(/^\s+at /m);
 
     child.kill('SIGTERM');
     const [code, signal] = await exited;
