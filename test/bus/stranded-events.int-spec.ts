@@ -74,27 +74,24 @@ describe.each(transportBackends())('stranded events (%s backend)', (backend) => 
     expect((await eventRows(db, [event.id]))[0].job_id).toBe(event.id);
   });
 
-  // The bus's marker of Redis's run lives in Redis; the PostgreSQL backend has nothing of the kind to lose.
-  (backend === 'redis' ? it : it.skip)(
-    'delivers a `processing` event with no job id when Redis lost all its data',
-    async () => {
-      const publisher = await bus({ worker: false });
-      const event = await publisher.bus.publish(newEvent());
-      await db.dataSource.query(`UPDATE event_store SET status = 'processing', job_id = NULL WHERE id = $1`, [
-        event.id,
-      ]);
-      // Everything under this test's prefix, the bus's own marker too: what a restart without persistence leaves.
-      await deleteKeysUnder(publisher);
+  // The bus's marker of Redis's run lives in Redis; the PostgreSQL backend has nothing of the kind to
+  // lose, so the case exists only on Redis.
+  const onRedis = backend === 'redis' ? it : undefined;
+  onRedis?.('delivers a `processing` event with no job id when Redis lost all its data', async () => {
+    const publisher = await bus({ worker: false });
+    const event = await publisher.bus.publish(newEvent());
+    await db.dataSource.query(`UPDATE event_store SET status = 'processing', job_id = NULL WHERE id = $1`, [event.id]);
+    // Everything under this test's prefix, the bus's own marker too: what a restart without persistence leaves.
+    await deleteKeysUnder(publisher);
 
-      const log = new CallLog();
-      const worker = await bus({ sameQueueAs: publisher, log });
-      await waitFor(() => allProcessed(db, [event.id]), { message: 'the stranded event processed', timeoutMs: 15_000 });
-      expect(log.count(event.id)).toBe(1);
-      expect(
-        [...publisher.logger.lines, ...worker.logger.lines].some((line) => line.message.includes('had lost its data')),
-      ).toBe(true);
-    },
-  );
+    const log = new CallLog();
+    const worker = await bus({ sameQueueAs: publisher, log });
+    await waitFor(() => allProcessed(db, [event.id]), { message: 'the stranded event processed', timeoutMs: 15_000 });
+    expect(log.count(event.id)).toBe(1);
+    expect(
+      [...publisher.logger.lines, ...worker.logger.lines].some((line) => line.message.includes('had lost its data')),
+    ).toBe(true);
+  });
 
   it('writes the final status of an event whose handlers all finished but whose status write was lost', async () => {
     let calls = 0;

@@ -144,7 +144,9 @@ export class LostJobRecovery {
       const rows: UnfinishedRow[] = await this.deps.dataSource.query(UNFINISHED_SQL, [after, this.deps.batchSize, 0]);
       if (rows.length === 0) return totals;
       after = Number(rows[rows.length - 1].sequence_number);
-      add(totals, await this.recover(rows));
+      // A `pending` row without a job id is the relay's (which enqueues it after its grace) or a
+      // publish's that is enqueueing it right now: re-adding it here would race that publish.
+      add(totals, await this.recover(rows.filter((row) => row.status !== 'pending' || row.job_id !== null)));
       if (rows.length < this.deps.batchSize) return totals;
     }
   }
