@@ -149,7 +149,7 @@ describe.each(transportBackends())('per-handler retries (%s backend)', (backend)
     ]);
   });
 
-  it('fails a NonRetryableEventError at once, without retries or a handler job', async () => {
+  it('fails a NonRetryableEventError at once, without retries; its handler job is the dead letter', async () => {
     const calls = handler('retry.fatal', 'fatal', () => new NonRetryableEventError('cannot ever work'), {
       maxAttempts: 5,
       backoff: { type: 'fixed', delay: 10 },
@@ -163,7 +163,8 @@ describe.each(transportBackends())('per-handler retries (%s backend)', (backend)
       attempts: 1,
       last_error: 'NonRetryableEventError: cannot ever work',
     });
-    expect(await t.inspect().getJob(handlerJobId(id, 'fatal'))).toBeUndefined();
+    await waitForJobState(t.inspect(), handlerJobId(id, 'fatal'), 'failed');
+    expect(calls).toHaveLength(1);
   });
 
   it('stops retrying when a retry throws NonRetryableEventError', async () => {

@@ -27,6 +27,19 @@ export interface HandlerJobData {
   handler: string;
   /** Attempts already made before this job (1 when split off after the first try, 0 when re-driven). */
   attemptsBefore: number;
+  /**
+   * The final failure of the handler's first try, when it was not to be retried (`maxAttempts: 1`,
+   * `NonRetryableEventError`). The job exists so the delivery is a dead letter in the queue like any
+   * other: its first run fails with this error instead of calling the handler again (then
+   * `attemptsBefore` is 0, the failure being attempt 1). A retry of the failed job runs the handler.
+   */
+  failure?: RecordedFailure;
+}
+
+/** A handler's error as a job carries it: BullMQ keeps them as the failed job's `failedReason` and `stacktrace`. */
+export interface RecordedFailure {
+  message: string;
+  stack?: string;
 }
 
 /**

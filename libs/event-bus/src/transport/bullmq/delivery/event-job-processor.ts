@@ -27,7 +27,8 @@ export interface EventJobProcessorDeps {
 /**
  * The processor of `EVENT_JOB`: runs every matching handler once, concurrently. All succeeded →
  * `processed` (one batched UPDATE). A handler that threw is split off into a `HANDLER_JOB` of its own
- * that carries its remaining attempts; the siblings that succeeded are recorded and never run again.
+ * that carries its remaining attempts (or, when it is not to be retried, its final failure); the
+ * siblings that succeeded are recorded and never run again.
  *
  * A job for an event that is no longer `pending` is a re-delivery (a crashed worker's stalled job,
  * or the relay re-adding a job the queue lost): handlers that already have a record are skipped,
@@ -107,7 +108,12 @@ export class EventJobProcessor {
     await this.deps.records.finalizeEvent(event.id, jobId);
   }
 
-  /** Records every handler's outcome, then adds the handler jobs of those still to be retried. */
+  /**
+   * Records every handler's outcome, then adds the handler jobs of those that failed. Every failed
+   * handler's record is `retrying` and owned by its job until the job settles it, also one whose
+   * failure is final: the event stays unfinished until then, so a crash between the two writes leaves
+   * a `retrying` record whose lost job the re-delivery or the lost-job recovery adds again.
+   */
   private async splitOff(
     event: StoredEvent,
     ran: readonly RegisteredHandler[],
@@ -140,29 +146,23 @@ export class EventJobProcessor {
         final: !retry,
         note: retry ? '' : ' — not retried',
       });
-      if (!retry) {
-        const lastError = describeError(outcome.error);
-        writes.push({
-          eventId: event.id,
-          handler: handler.name,
-          status: 'failed',
-          attempts: 1,
-          lastError,
-          jobId: null,
-        });
-        return;
-      }
+      // A failure not to be retried gets a job too, carrying the error instead of more attempts: its
+      // first run settles the delivery as failed without calling the handler again, so the delivery is
+      // a dead letter in the queue like an exhausted one, and a retry of that job runs the handler.
       const job = handlerJob({
         event,
         handler: handler.name,
-        attemptsBefore: 1,
+        attemptsBefore: retry ? 1 : 0,
         run: 0,
         policy,
-        delay: retryDelay(policy, 1, outcome.error, (failure) => {
-          this.deps.logger.error(
-            `The backoff function of ${handler.name} threw; the default was used: ${String(failure)}`,
-          );
-        }),
+        delay: retry
+          ? retryDelay(policy, 1, outcome.error, (failure) => {
+              this.deps.logger.error(
+                `The backoff function of ${handler.name} threw; the default was used: ${String(failure)}`,
+              );
+            })
+          : 0,
+        ...(retry ? {} : { failure: { message: outcome.error.message, stack: outcome.error.stack } }),
       });
       jobs.push(job);
       writes.push({

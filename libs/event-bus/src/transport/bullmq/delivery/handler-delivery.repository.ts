@@ -110,6 +110,27 @@ export class HandlerDeliveryRepository {
   }
 
   /**
+   * Marks `failed` the `retrying` record this job owns, keeping its `last_error` (the failure the job
+   * carries). Resolves false when the record is not in that state: the job already settled it, and
+   * is running again because it was retried (from a dashboard, or by BullMQ after a stall).
+   */
+  async settleCarriedFailure(record: {
+    eventId: string;
+    handler: string;
+    attempts: number;
+    jobId: string;
+  }): Promise<boolean> {
+    // TypeORM's PostgreSQL driver answers an UPDATE with `[rows, affectedCount]`.
+    const [, affected]: [unknown[], number] = await this.dataSource.query(
+      `UPDATE event_handler_deliveries
+       SET status = 'failed', attempts = $3, failed_at = NOW(), updated_at = NOW()
+       WHERE event_id = $1 AND handler = $2 AND job_id = $4 AND status = 'retrying'`,
+      [record.eventId, record.handler, record.attempts, record.jobId],
+    );
+    return affected > 0;
+  }
+
+  /**
    * A failed event whose delivery was retried outside the library is unfinished again, as a re-drive
    * would have left it, so that `finalizeEvent` decides its status from its records once more.
    */

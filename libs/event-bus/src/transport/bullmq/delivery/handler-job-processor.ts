@@ -2,7 +2,7 @@ import type { LoggerService } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
 import type { RetryPolicy } from '../../../subscriptions/retry-policy.js';
 import type { SubscriptionManager } from '../../../subscriptions/subscription-manager.js';
-import type { HandlerJobData } from '../event-jobs.js';
+import type { HandlerJobData, RecordedFailure } from '../event-jobs.js';
 import type { DeliveryRecordWrite, HandlerDeliveryRepository } from './handler-delivery.repository.js';
 import { logHandlerFailure } from './handler-failure-log.js';
 import type { HandlerSlots } from './handler-slots.js';
@@ -34,6 +34,10 @@ export interface HandlerJobRun {
  * before the job settles; after the last one (success, exhausted policy, or `NonRetryableEventError`)
  * the event is finalized. A retryable failure rethrows the handler's error, so BullMQ schedules the
  * next attempt through the worker's backoff strategy; a final one throws `UnrecoverableError`.
+ *
+ * A job carrying a final failure of the first try (`data.failure`) settles its `retrying` record with
+ * it on its first run, without calling the handler: it exists to be the delivery's dead letter. Run
+ * again once the record is `failed` (a retry of the failed job), it runs the handler like any other.
  */
 export class HandlerJobProcessor {
   constructor(private readonly deps: HandlerJobProcessorDeps) {}
@@ -45,6 +49,14 @@ export class HandlerJobProcessor {
     const attempt = attemptsBefore + job.attemptsMade + 1;
     const handler = this.deps.subscriptions.get(name);
     const policy = policyOf(this.deps.subscriptions, name, this.deps.defaultRetry);
+    if (job.data.failure) {
+      const carried = { eventId: event.id, handler: name, attempts: attempt, jobId: job.id };
+      if (await this.deps.records.settleCarriedFailure(carried)) {
+        await this.deps.records.finalizeEvent(event.id, eventJobId);
+        // Logged by the event job that ran the handler; the job only has to fail with its error.
+        throw finalFailure(job.data.failure);
+      }
+    }
 
     const outcome: HandlerOutcome = handler
       ? await this.deps.slots(() =>
@@ -76,12 +88,7 @@ export class HandlerJobProcessor {
     }
     await this.save({ ...base, status: 'failed', lastError });
     await this.deps.records.finalizeEvent(event.id, eventJobId);
-    // BullMQ types stay inside the adapter: this is where NonRetryableEventError becomes UnrecoverableError.
-    // It carries the handler's message and stack, which BullMQ keeps as the failed job's `failedReason`
-    // and `stacktrace`: a dashboard then shows where the handler broke, not where the library rethrew.
-    const final = new UnrecoverableError(outcome.error.message);
-    final.stack = outcome.error.stack;
-    throw final;
+    throw finalFailure(outcome.error);
   }
 
   /**
@@ -93,4 +100,16 @@ export class HandlerJobProcessor {
     const previous = await this.deps.records.saveAttempt(record);
     if (previous === 'failed') await this.deps.records.reopenEvent(record.eventId);
   }
+}
+
+/**
+ * BullMQ types stay inside the adapter: this is where a final failure (`NonRetryableEventError`, an
+ * exhausted policy) becomes `UnrecoverableError`. It carries the handler's message and stack, which
+ * BullMQ keeps as the failed job's `failedReason` and `stacktrace`: a dashboard then shows where the
+ * handler broke, not where the library rethrew.
+ */
+function finalFailure(error: RecordedFailure): UnrecoverableError {
+  const final = new UnrecoverableError(error.message);
+  final.stack = error.stack;
+  return final;
 }

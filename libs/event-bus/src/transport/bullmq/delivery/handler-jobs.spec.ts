@@ -32,6 +32,21 @@ describe('handlerJob', () => {
     });
   });
 
+  it('carries a final failure of the first try, for the job to fail with', () => {
+    const failure = { message: 'no', stack: 'Error: no\n    at handlerBody' };
+    const job = handlerJob({
+      event,
+      handler: 'Orders.mail',
+      attemptsBefore: 0,
+      run: 0,
+      policy: exponential,
+      delay: 0,
+      failure,
+    });
+    expect(job.data).toEqual({ event, handler: 'Orders.mail', attemptsBefore: 0, failure });
+    expect(job.opts).toMatchObject({ jobId: `${event.id}__Orders.mail`, delay: 0 });
+  });
+
   it('gives a re-drive a new job id and the whole policy', () => {
     const job = handlerJob({ event, handler: 'Orders.mail', attemptsBefore: 0, run: 2, policy: exponential, delay: 0 });
     expect(job.opts).toMatchObject({ jobId: `${event.id}__Orders.mail__2`, attempts: 5 });

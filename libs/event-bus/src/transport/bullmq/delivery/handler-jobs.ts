@@ -3,7 +3,7 @@ import type { StoredEvent } from '../../../events/domain-event.js';
 import { computeBackoffDelay } from '../../../subscriptions/backoff.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../../subscriptions/retry-policy.js';
 import type { SubscriptionManager } from '../../../subscriptions/subscription-manager.js';
-import { HANDLER_JOB, handlerJobId, type HandlerJobData } from '../event-jobs.js';
+import { HANDLER_JOB, handlerJobId, type HandlerJobData, type RecordedFailure } from '../event-jobs.js';
 
 /**
  * How a failed handler becomes a job of its own: its attempts are BullMQ attempts, its backoff a
@@ -42,6 +42,8 @@ export interface HandlerJobSpec {
   policy: RetryPolicy | undefined;
   /** Wait before the job's first attempt, in ms. */
   delay: number;
+  /** A first try's final failure the job settles the delivery with (see `HandlerJobData.failure`). */
+  failure?: RecordedFailure;
 }
 
 /** The `addBulk` entry of a handler job. Its id is deterministic, so adding it twice adds it once. */
@@ -49,7 +51,12 @@ export function handlerJob(spec: HandlerJobSpec): { name: string; data: HandlerJ
   const remaining = spec.policy ? spec.policy.maxAttempts - spec.attemptsBefore : UNKNOWN_POLICY_ATTEMPTS;
   return {
     name: HANDLER_JOB,
-    data: { event: spec.event, handler: spec.handler, attemptsBefore: spec.attemptsBefore },
+    data: {
+      event: spec.event,
+      handler: spec.handler,
+      attemptsBefore: spec.attemptsBefore,
+      ...(spec.failure === undefined ? {} : { failure: spec.failure }),
+    },
     opts: {
       jobId: handlerJobId(spec.event.id, spec.handler, spec.run),
       attempts: Math.max(1, remaining),
