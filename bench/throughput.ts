@@ -1,8 +1,10 @@
 /**
  * `npm run bench:throughput`: the library end to end (publish → stored → delivered → no-op
- * handler → status `processed`) in three publishing styles, against the naive peer with 100
- * publishes in flight and raw BullMQ, all in the same run. Worker and publisher share this
- * process, as in a single app instance; PostgreSQL's and Redis's CPU are reported beside it.
+ * handler → status `processed`) in three publishing styles, against the naive peer (100 publishes
+ * in flight, and one at a time) and raw BullMQ, all in the same run; then `publishAll` again on
+ * the PostgreSQL queue backend (no Redis), against the same naive peer in the same rounds. Worker
+ * and publisher share this process, as in a single app instance; PostgreSQL's and Redis's CPU are
+ * reported beside it.
  */
 import { bySize } from './support/bench-config.js';
 import { benchEvents, chunks } from './support/bench-events.js';
@@ -11,7 +13,7 @@ import { median, medianBy } from './support/bench-stats.js';
 import { runBenchmark } from './support/run-benchmark.js';
 import { logSqlShapes, measureEndToEnd, recordEndToEnd } from './measures/end-to-end.js';
 import type { EndToEndFigures } from './measures/end-to-end.js';
-import { createLibraryBus } from './measures/library-bus.js';
+import { createLibraryBus, createPostgresBackendBus } from './measures/library-bus.js';
 import { NaivePeer } from './measures/naive-peer.js';
 import { measureBullmqThroughput } from './measures/raw-bullmq.js';
 
@@ -33,11 +35,19 @@ await runBenchmark('throughput', async (context) => {
     },
   });
   const library = { db, sql, handled };
+  let postgresHandledCount = 0;
+  const postgresBackend = await createPostgresBackendBus(env, {
+    queueName: 'library-pg',
+    handler: () => {
+      postgresHandledCount++;
+    },
+  });
+  const onPostgres = { db: postgresBackend.db, sql: postgresBackend.sql, handled: () => postgresHandledCount };
 
   const publishAll =
-    (events = benchEvents(count)) =>
+    (events = benchEvents(count), on = bus) =>
     async (): Promise<void> => {
-      for (const batch of chunks(events, 500)) await bus.publishAll(batch);
+      for (const batch of chunks(events, 500)) await on.publishAll(batch);
     };
   const publishConcurrently = (inFlight: number, events: ReturnType<typeof benchEvents>) => (): Promise<void> =>
     runWithConcurrency(events.length, inFlight, (index) => bus.publish(events[index]));
@@ -55,11 +65,18 @@ await runBenchmark('throughput', async (context) => {
     count: 500,
     publish: publishConcurrently(100, benchEvents(500)),
   });
+  await measureEndToEnd(context, {
+    ...onPostgres,
+    label: 'library warm-up, PostgreSQL backend',
+    count: 1000,
+    publish: publishAll(benchEvents(1000), postgresBackend.bus),
+  });
 
-  const figures: { naive100: EndToEndFigures[]; publishAll: EndToEndFigures[]; publish100: EndToEndFigures[] } = {
+  const figures: Record<'naive100' | 'publishAll' | 'publish100' | 'postgresPublishAll', EndToEndFigures[]> = {
     naive100: [],
     publishAll: [],
     publish100: [],
+    postgresPublishAll: [],
   };
   for (let round = 1; round <= rounds; round++) {
     context.log(`round ${round} of ${rounds}`);
@@ -80,7 +97,17 @@ await runBenchmark('throughput', async (context) => {
         publish: publishConcurrently(100, benchEvents(count)),
       }),
     );
+    figures.postgresPublishAll.push(
+      await measureEndToEnd(context, {
+        ...onPostgres,
+        label: 'publishAll, batches of 500, PostgreSQL backend',
+        count,
+        publish: publishAll(benchEvents(count), postgresBackend.bus),
+      }),
+    );
   }
+  // One at a time, each side, back to back: the same event, handler and count.
+  const naive1 = await naive.measure(oneAtATime, 1);
   const publish1 = await measureEndToEnd(context, {
     ...library,
     label: 'publish, one at a time',
@@ -94,11 +121,23 @@ await runBenchmark('throughput', async (context) => {
   recordEndToEnd(results, 'publish100', typical(figures.publish100), `library publish, 100 in flight, ${per}`);
   recordEndToEnd(results, 'publish1', publish1, `library publish, one at a time, ${oneAtATime} events`);
   recordEndToEnd(results, 'naive100', typical(figures.naive100), `naive peer, 100 in flight, ${per}`);
+  recordEndToEnd(results, 'naive1', naive1, `naive peer, one at a time, ${oneAtATime} events`);
+  recordEndToEnd(
+    results,
+    'postgres_backend_publishAll',
+    typical(figures.postgresPublishAll),
+    `library publishAll (batches of 500) on the PostgreSQL queue backend, no Redis, ${per}`,
+  );
   results.record('raw_bullmq_jobs_per_s', raw.jobsPerSecond, 'jobs/s', 'addBulk (1,000) + no-op worker');
   logSqlShapes(context, 'publishAll', typical(figures.publishAll));
   logSqlShapes(context, 'publish, 100 in flight', typical(figures.publish100));
   logSqlShapes(context, 'publish, one at a time', publish1);
   logSqlShapes(context, 'naive peer, 100 in flight', typical(figures.naive100));
+  logSqlShapes(
+    context,
+    "publishAll, PostgreSQL backend (the library's own statements)",
+    typical(figures.postgresPublishAll),
+  );
 
   // Each ratio is taken within a round (same conditions), then the median over the rounds.
   const ratio = (runs: EndToEndFigures[]): number =>
@@ -114,6 +153,18 @@ await runBenchmark('throughput', async (context) => {
     ratio(figures.publish100),
     '×',
     'publish 100 / naive 100 in flight (target ≥ 2)',
+  );
+  results.record(
+    'postgres_backend_publishAll_vs_naive',
+    ratio(figures.postgresPublishAll),
+    '×',
+    'publishAll on the PostgreSQL queue backend / naive 100 in flight (on Redis)',
+  );
+  results.ratio(
+    'publish1_vs_naive1',
+    publish1.eventsPerSecond,
+    naive1.eventsPerSecond,
+    'publish one at a time / naive one at a time',
   );
   results.ratio(
     'publishAll_vs_raw_bullmq',

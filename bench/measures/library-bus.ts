@@ -17,6 +17,8 @@ import { SqlRecorder } from '../support/sql-recorder.js';
 
 export interface LibraryBusOptions extends Pick<EventBusCoreOptions, 'worker' | 'relay'> {
   queueName: string;
+  /** `postgres`: BullMQ's PostgreSQL backend, no Redis (see `createPostgresBackendBus`). @default 'redis' */
+  backend?: 'redis' | 'postgres';
   /** Subscribed to every event (`**`) as `bench.noop`. */
   handler?: EventHandler;
 }
@@ -40,10 +42,11 @@ export async function buildLibraryBus(
   options: LibraryBusOptions,
 ): Promise<{ bus: BullMQEventBus; store: PersistentEventStore }> {
   const store = new PersistentEventStore(new EventStoreRepository(dataSource));
+  const queueBackend: Pick<EventBusCoreOptions, 'backend' | 'connection' | 'prefix'> =
+    options.backend === 'postgres' ? { backend: 'postgres' } : { connection: redis, prefix };
   const bus = new BullMQEventBus({
-    connection: redis,
+    ...queueBackend,
     queueName: options.queueName,
-    prefix,
     concurrency: WORKER_CONCURRENCY,
     eventStore: store,
     worker: options.worker,
@@ -65,4 +68,21 @@ export async function createLibraryBus(env: BenchEnvironment, options: LibraryBu
   const { bus, store } = await buildLibraryBus(dataSource, env.redis, env.prefix, options);
   env.onCleanup(() => bus.close());
   return { bus, store, queue, db: env.dataSource, sql };
+}
+
+/**
+ * A bus on BullMQ's PostgreSQL backend (no Redis): event store and queue in a database of the run
+ * made for it (dropped at cleanup), so neither this bus's relay and recovery nor the Redis bus's
+ * touch the other's rows.
+ */
+export async function createPostgresBackendBus(
+  env: BenchEnvironment,
+  options: Omit<LibraryBusOptions, 'backend'>,
+): Promise<Omit<LibraryBus, 'queue'>> {
+  const database = await env.createDatabase('pgqueue');
+  const sql = new SqlRecorder();
+  const dataSource = await env.openDataSource({ url: database.url, entities: eventBusEntities, logger: sql });
+  const { bus, store } = await buildLibraryBus(dataSource, env.redis, env.prefix, { ...options, backend: 'postgres' });
+  env.onCleanup(() => bus.close());
+  return { bus, store, db: database.dataSource, sql };
 }

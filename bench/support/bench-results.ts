@@ -34,6 +34,8 @@ export interface MachineInfo {
 export const HEADLINE_NAMES = [
   'publishAll_vs_naive',
   'publish100_vs_naive',
+  'publish1_vs_naive1',
+  'postgres_backend_publishAll_vs_naive',
   'latency_p99_ms_at_2000',
   'replay_events_per_s',
   'replay_peak_rss_mb',

@@ -16,7 +16,8 @@ import { newEvent } from '../delivery/delivery-helpers.js';
 /**
  * `publish` settles within its deadlines whatever PostgreSQL does, also when it stops answering
  * between the INSERT and the job-id record: the event is stored and enqueued by then, so `publish`
- * resolves, and the record is left to recovery (status writes fill a missing job id). PostgreSQL
+ * resolves; the record, which follows it, gives up within `storeTimeoutMs` and is left to recovery
+ * (status writes fill a missing job id). PostgreSQL
  * "freezes" through a proxy that stops forwarding bytes; the queue is the test Redis, whose real
  * `addBulk` is followed by the freeze.
  */
@@ -98,5 +99,11 @@ describe('publish while PostgreSQL freezes after the INSERT', () => {
       event.id,
     ]);
     expect(rows).toHaveLength(1);
+
+    // The job-id record, which follows publish, gives up within storeTimeoutMs; close() waits for
+    // that (nothing of the bus runs after it) and no longer than that.
+    await t.bus.close();
+    expect(t.logger.find('warn', 'Could not record the job ids of 1 enqueued event(s)')).toHaveLength(1);
+    expect(t.logger.find('warn', 'Stopped waiting')).toHaveLength(0);
   }, 30_000);
 });

@@ -27,8 +27,10 @@ describe.each(transportBackends())('publish (%s backend)', (backend) => {
     expect(published.metadata?.jobId).toBe(published.id);
     const job = await t.inspect().getJob(published.id);
     expect(job?.id).toBe(published.id);
-    const [row] = await eventRows(db, [published.id]);
-    expect(row?.job_id).toBe(job?.id);
+    // The job id is recorded after publish resolves (by the publisher, or the worker's status write).
+    await waitFor(async () => (await eventRows(db, [published.id]))[0]?.job_id === job?.id, {
+      message: 'the job id recorded',
+    });
 
     await waitFor(() => allProcessed(db, [published.id]), { message: 'the event processed' });
     expect(log.count(published.id)).toBe(1);
@@ -43,11 +45,10 @@ describe.each(transportBackends())('publish (%s backend)', (backend) => {
     const sequences = published.map((event) => event.sequenceNumber);
     expect([...sequences].sort((a, b) => a - b)).toEqual(sequences);
     expect(published.every((event) => event.metadata?.jobId === event.id)).toBe(true);
-    const rows = await eventRows(
-      db,
-      events.map((event) => event.id!),
-    );
-    expect(rows.map((row) => row.job_id)).toEqual(events.map((event) => event.id));
+    const ids = events.map((event) => event.id!);
+    await waitFor(async () => (await eventRows(db, ids)).every((row) => row.job_id === row.id), {
+      message: 'the job ids recorded',
+    });
 
     await waitFor(
       () =>
@@ -121,7 +122,9 @@ describe.each(transportBackends())('publish (%s backend)', (backend) => {
       [ids],
     );
     expect(Number(transactions)).toBeLessThan(50);
-    expect((await eventRows(db, ids)).every((row) => row.job_id === row.id)).toBe(true);
+    await waitFor(async () => (await eventRows(db, ids)).every((row) => row.job_id === row.id), {
+      message: 'the job ids recorded',
+    });
 
     await waitFor(() => allProcessed(db, ids), { message: '200 events processed', timeoutMs: 20_000 });
     expect(ids.every((id) => log.count(id) === 1)).toBe(true);
@@ -173,6 +176,31 @@ describe.each(transportBackends())('publish (%s backend)', (backend) => {
       });
     } finally {
       await strict.close();
+    }
+  });
+
+  it('records the job ids after publish resolves, with no worker or relay to fill them in', async () => {
+    // A database of its own: the relay of this file's bus would record the job ids of rows in its database.
+    const own = await createTestDatabase(`bus-publish-job-ids-${backend}`);
+    const publishOnly = await createTestBus({
+      db: own,
+      backend,
+      suite: 'bus-publish-job-ids',
+      worker: false,
+      relay: false,
+    });
+    try {
+      const alone = await publishOnly.bus.publish(newEvent());
+      const together = await Promise.all(Array.from({ length: 20 }, () => publishOnly.bus.publish(newEvent())));
+      const ids = [alone, ...together].map((event) => event.id);
+      expect([alone, ...together].every((event) => event.metadata?.jobId === event.id)).toBe(true);
+
+      await waitFor(async () => (await eventRows(own, ids)).every((row) => row.job_id === row.id), {
+        message: 'every job id recorded by the publisher',
+      });
+    } finally {
+      await publishOnly.close();
+      await own.drop();
     }
   });
 

@@ -50,7 +50,10 @@ describe.each(transportBackends())('stranded events (%s backend)', (backend) => 
     // Nobody consumes yet: the event stays `pending` while the publisher (and the relay) fail to record its job id.
     const publisher = await bus({ worker: false });
     const event = await publisher.bus.publish(newEvent());
-    expect(publisher.logger.find('warn', 'Could not record the job ids')).toHaveLength(1);
+    // The publisher records job ids after publish resolves.
+    await waitFor(() => publisher.logger.find('warn', 'Could not record the job ids').length === 1, {
+      message: "the publisher's job-id record refused",
+    });
     expect((await eventRows(db, [event.id]))[0]).toMatchObject({ status: 'pending', job_id: null });
 
     const log = new CallLog();

@@ -1,18 +1,20 @@
 /**
- * The publish path: store, enqueue, record the job ids. Concurrent `publish` calls are coalesced
- * (one INSERT, one `addBulk`, one UPDATE per batch) without the caller asking; a call that arrives
- * while two batches are in flight joins the next one, and a lone call goes out at once.
+ * The publish path: store, enqueue, and hand the job ids to the recorder, which writes them after
+ * `publish` resolves (job-id-recorder.ts). Concurrent `publish` calls are coalesced (one INSERT, one
+ * `addBulk` per batch) without the caller asking; a call that arrives while two batches are in
+ * flight joins the next one, and a lone call goes out at once.
  */
 import type { LoggerService } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
 import { EventBusNotReadyError, EventConflictError, EventValidationError } from '../../errors.js';
 import type { NewDomainEvent, StoredEvent } from '../../events/domain-event.js';
 import type { AppendedEvent, EventStore } from '../../store/event-store.js';
-import { MARK_ENQUEUED_SQL, MAX_NOTIFIED_IDS, NOTIFY_OUTBOX_SQL } from '../outbox/outbox.sql.js';
+import { MAX_NOTIFIED_IDS, NOTIFY_OUTBOX_SQL } from '../outbox/outbox.sql.js';
 import { withDeadline } from '../with-deadline.js';
 import { callStore } from '../../store/typeorm/store-availability.js';
 import { MicroBatcher } from './delivery/micro-batcher.js';
 import type { EventEnqueuer } from './event-enqueuer.js';
+import { JobIdRecorder } from './job-id-recorder.js';
 
 interface PublishCall {
   events: NewDomainEvent[];
@@ -26,15 +28,16 @@ type CallOutcome = { ok: true; appended: AppendedEvent[] } | { ok: false; error:
 const MAX_CALLS_PER_BATCH = 500;
 
 /**
- * Two batches at once, so one batch's last round trip (recording the job ids) overlaps the next
- * one's INSERT, and a slow round trip does not hold every publish behind it. Concurrent publishes
- * have no order among them either way; a caller that awaits each publish gets its own in order.
+ * Two batches at once, so one batch's `addBulk` overlaps the next one's INSERT, and a slow round
+ * trip does not hold every publish behind it. Concurrent publishes have no order among them either
+ * way; a caller that awaits each publish gets its own in order.
  */
 const BATCHES_IN_FLIGHT = 2;
 
 export class EventPublisher {
   private readonly batcher: MicroBatcher<PublishCall, CallOutcome>;
   private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly jobIds: JobIdRecorder;
   private enqueueFailing = false;
   private closed = false;
 
@@ -46,6 +49,7 @@ export class EventPublisher {
     /** Deadline of the statements the publisher runs itself (the job-id record, the NOTIFY). */
     private readonly storeTimeoutMs: number,
   ) {
+    this.jobIds = new JobIdRecorder(dataSource, logger, storeTimeoutMs);
     this.batcher = new MicroBatcher((calls) => this.flush(calls), {
       maxBatch: MAX_CALLS_PER_BATCH,
       maxInFlight: BATCHES_IN_FLIGHT,
@@ -92,16 +96,19 @@ export class EventPublisher {
   }
 
   /**
-   * Refuses new publishes and waits for those in flight, at most `timeoutMs`: their batch is stored,
-   * and enqueued or left to the relay. A store that hangs is not waited for; those callers get
-   * whatever their write ends with.
+   * Refuses new publishes and waits, at most `timeoutMs`, for those in flight (their batch is stored,
+   * and enqueued or left to the relay) and then for the job-id records they left behind, so nothing
+   * runs after shutdown. A store that hangs is not waited for; those callers get whatever their
+   * write ends with.
    */
   async close(timeoutMs: number): Promise<void> {
     this.closed = true;
     const pending = this.inFlight.size;
-    if (pending === 0) return;
-    await withDeadline(Promise.allSettled([...this.inFlight]), timeoutMs, 'Publishing').catch(() => {
-      this.logger.warn(`Stopped waiting for ${pending} publish call(s) still in flight after ${timeoutMs} ms.`);
+    const settled = Promise.allSettled([...this.inFlight]).then(() => this.jobIds.drained());
+    await withDeadline(settled, timeoutMs, 'Publishing').catch(() => {
+      this.logger.warn(
+        `Stopped waiting for ${pending} publish call(s) and the job-id records still in flight after ${timeoutMs} ms.`,
+      );
     });
   }
 
@@ -175,8 +182,9 @@ export class EventPublisher {
   }
 
   /**
-   * Enqueues and records the job ids; resolves to event id → job id for what was enqueued. Never
-   * rejects: the events are stored, and whatever did not happen here the relay does later.
+   * Enqueues, and has the job ids recorded after `publish` resolves; resolves to event id → job id
+   * for what was enqueued. Never rejects: the events are stored, and whatever did not happen here
+   * the relay does later.
    */
   private async enqueue(events: StoredEvent[]): Promise<Map<string, string>> {
     const recorded = new Map<string, string>();
@@ -192,20 +200,7 @@ export class EventPublisher {
     }
     this.reportEnqueueRecovery();
     ids.forEach((id, index) => recorded.set(id, jobIds[index]));
-    try {
-      // Bounded: a PostgreSQL that froze after the INSERT must not hold `publish`, which already
-      // has its event stored and enqueued.
-      await callStore(
-        this.dataSource,
-        undefined,
-        (m) => m.query(MARK_ENQUEUED_SQL, [ids, jobIds]),
-        this.storeTimeoutMs,
-      );
-    } catch (error) {
-      // Enqueued but not recorded: the status writes fill the job id in, and recovery covers a job
-      // the queue then loses (it looks at every unfinished row, job id or not).
-      this.logger.warn(`Could not record the job ids of ${ids.length} enqueued event(s): ${(error as Error).message}`);
-    }
+    this.jobIds.record(ids, jobIds);
     return recorded;
   }
 

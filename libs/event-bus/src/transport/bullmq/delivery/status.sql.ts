@@ -3,8 +3,8 @@
  * are locked in id order first (see row-lock-order.sql.ts): a batch here and the publisher's job-id
  * batch often hold rows of the same events.
  *
- * Each write also records the job id when it is missing (its own write after enqueueing failed), so
- * a delivered event always has one. `coalesce` leaves a recorded id as it is: the column is then
+ * Each write also records the job id when it is missing (the publisher records it after `publish`
+ * resolves, and that write may come later or fail), so a delivered event always has one. `coalesce` leaves a recorded id as it is: the column is then
  * unchanged and the update stays HOT.
  */
 import { lockEventRowsInIdOrder } from '../../../store/typeorm/row-lock-order.sql.js';
