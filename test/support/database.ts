@@ -42,6 +42,20 @@ export function databaseUrl(name: string): string {
   return url.toString();
 }
 
+/** A DataSource on `url` with the library's entities and migrations; the schema only ever comes from them. */
+export function eventBusDataSource(url: string, poolSize: number): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url,
+    entities: eventBusEntities,
+    migrations: eventBusMigrations,
+    synchronize: false,
+    migrationsRun: false,
+    installExtensions: false,
+    poolSize,
+  });
+}
+
 export interface TestDatabaseOptions {
   /** Run the migrations. `false` leaves the database empty (start-up checks of a missing schema). @default true */
   migrate?: boolean;
@@ -55,16 +69,7 @@ export async function createTestDatabase(
   const name = `eb_${slug(suite, 40)}_${randomBytes(5).toString('hex')}`;
   await adminQuery(`CREATE DATABASE "${name}"`);
   const url = databaseUrl(name);
-  const dataSource = new DataSource({
-    type: 'postgres',
-    url,
-    entities: eventBusEntities,
-    migrations: eventBusMigrations,
-    synchronize: false,
-    migrationsRun: false,
-    installExtensions: false,
-    poolSize: 10,
-  });
+  const dataSource = eventBusDataSource(url, 10);
   try {
     await dataSource.initialize();
     if (migrate) await dataSource.runMigrations({ transaction: 'all' });

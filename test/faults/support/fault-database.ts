@@ -1,8 +1,7 @@
 /** The scenario's database on its own cluster, built by the project's migrations (never `synchronize`). */
 import pg from 'pg';
-import { DataSource } from 'typeorm';
-import { eventBusEntities } from '../../../libs/event-bus/src/store/typeorm/event-store.entity.js';
-import { eventBusMigrations } from '@app/event-bus/migrations';
+import type { DataSource } from 'typeorm';
+import { eventBusDataSource } from '../../support/database.js';
 import type { CleanupRegistry } from './cleanup-registry.js';
 import type { PostgresCluster } from './postgres-cluster.js';
 
@@ -21,16 +20,7 @@ export async function createFaultDatabase(
     await admin.end();
   }
   const url = cluster.url(DATABASE);
-  const dataSource = new DataSource({
-    type: 'postgres',
-    url,
-    entities: eventBusEntities,
-    migrations: eventBusMigrations,
-    synchronize: false,
-    migrationsRun: false,
-    installExtensions: false,
-    poolSize: 4,
-  });
+  const dataSource = eventBusDataSource(url, 4);
   await dataSource.initialize();
   registry.add('test DataSource', async () => {
     if (dataSource.isInitialized) await dataSource.destroy();

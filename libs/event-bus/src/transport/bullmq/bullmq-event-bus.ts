@@ -47,8 +47,6 @@ export class BullMQEventBus extends EventBus {
   private readonly replayer: EventReplayer;
   /** Set when the bus must check payload sizes itself: its limit differs from the store's. */
   private readonly payloadLimit?: number;
-  /** Bound of the bus's own store queries (the failed deliveries); the store bounds its own. */
-  private readonly storeTimeoutMs: number;
   private runtime?: BusRuntime;
   private starting?: Promise<void>;
   private closing?: Promise<void>;
@@ -77,7 +75,6 @@ export class BullMQEventBus extends EventBus {
       relay: resolveRelaySettings(core.relay),
     };
     this.payloadLimit = payloadLimitToCheck(core.maxPayloadBytes, eventStore);
-    this.storeTimeoutMs = this.settings.storeTimeoutMs;
     this.replayer = new EventReplayer({ eventStore, subscriptions: this.subscriptions, logger: this.logger });
   }
 
@@ -171,7 +168,8 @@ export class BullMQEventBus extends EventBus {
   /** One query, bounded by `storeTimeoutMs`. */
   async getFailedDeliveries(filter?: FailedDeliveryFilter): Promise<FailedDelivery[]> {
     const runtime = await this.ready('getFailedDeliveries');
-    return withinStoreDeadline(runtime.failedDeliveries.list(filter), this.storeTimeoutMs);
+    checkFailedDeliveryFilter(filter); // before any SQL
+    return withinStoreDeadline(runtime.failedDeliveries.list(filter), this.settings.storeTimeoutMs);
   }
 
   /**
@@ -182,7 +180,7 @@ export class BullMQEventBus extends EventBus {
   async retryFailed(filter?: FailedDeliveryFilter): Promise<number> {
     const runtime = await this.ready('retryFailed');
     checkFailedDeliveryFilter(filter); // before any SQL, the probe's included
-    await checkStoreAnswers(this.dataSource, this.storeTimeoutMs);
+    await checkStoreAnswers(this.dataSource, this.settings.storeTimeoutMs);
     try {
       return await runtime.failedDeliveries.retry(filter);
     } catch (error) {
