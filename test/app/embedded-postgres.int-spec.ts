@@ -2,10 +2,10 @@
  * The app's embedded PostgreSQL: created on first start, its data kept between runs, stopped cleanly
  * when asked — and when the app process dies without asking.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -45,12 +45,13 @@ describe('embedded PostgreSQL launcher', () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  const launch = async (dataDir: string): Promise<EmbeddedPostgres> => {
+  const launch = async (dataDir: string, stopTimeoutMs?: number): Promise<EmbeddedPostgres> => {
     const server = await launchEmbeddedPostgres({
       dataDir,
       port: 0,
       database: 'launcher_test',
       execArgv: ['--import', LOADER],
+      stopTimeoutMs,
     });
     running.push(server);
     return server;
@@ -75,6 +76,27 @@ describe('embedded PostgreSQL launcher', () => {
     await second.stop(); // safe to call twice
   });
 
+  it('kills a server that does not stop in time (frozen), which then recovers on its next start', async () => {
+    const dataDir = join(root, 'frozen');
+    const server = await launch(dataDir, 1000);
+    await query(server.url, `CREATE TABLE kept (value text); INSERT INTO kept VALUES ('committed')`);
+    // The postmaster and every process of the server, frozen as by SIGSTOP from outside.
+    const postmaster = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const frozen = [postmaster, ...childrenOf(postmaster)];
+    try {
+      for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+
+      expect(await server.stop()).toBe(false);
+      expect(frozen.filter(isAlive)).toEqual([]);
+    } finally {
+      for (const pid of frozen.filter(isAlive)) process.kill(pid, 'SIGKILL');
+    }
+
+    const again = await launch(dataDir);
+    expect(await query(again.url, 'SELECT value FROM kept')).toEqual([{ value: 'committed' }]);
+    expect(await again.stop()).toBe(true);
+  });
+
   it('stops the server when the app process dies without stopping it', async () => {
     const dataDir = join(root, 'orphan');
     const app = spawn(process.execPath, ['--import', LOADER, FIXTURE, dataDir], {
@@ -95,3 +117,20 @@ describe('embedded PostgreSQL launcher', () => {
     );
   });
 });
+
+function childrenOf(parent: number): number[] {
+  return execFileSync('ps', ['-A', '-o', 'pid=,ppid='], { encoding: 'utf8' })
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/).map(Number))
+    .filter(([pid, ppid]) => pid && ppid === parent)
+    .map(([pid]) => pid);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

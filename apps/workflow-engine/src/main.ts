@@ -49,8 +49,8 @@ function closeOnSignal(app: INestApplication, embedded: EmbeddedPostgres | undef
   let closing = false;
   const finish = async (exitCode: number): Promise<never> => {
     if (embedded) {
-      await embedded.stop();
-      logger.log('Embedded PostgreSQL stopped');
+      if (await embedded.stop()) logger.log('Embedded PostgreSQL stopped');
+      else logger.warn('Embedded PostgreSQL did not stop in time and was killed; it recovers on its next start');
     }
     process.exit(exitCode);
   };

@@ -2,7 +2,7 @@
  * Starts the app's embedded PostgreSQL in a supervisor process of its own (see
  * embedded-postgres.supervisor.ts for why) and hands back its URL and a `stop()`.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -22,6 +22,8 @@ export interface EmbeddedPostgresLaunchOptions {
   execArgv?: string[];
   /** @default 120000 (the first start also creates the cluster) */
   startTimeoutMs?: number;
+  /** How long `stop()` waits for a clean shutdown before it kills the server. @default 10000 */
+  stopTimeoutMs?: number;
 }
 
 export interface EmbeddedPostgres {
@@ -32,8 +34,12 @@ export interface EmbeddedPostgres {
   readonly logFile: string;
   /** True when this start created the cluster. */
   readonly initialised: boolean;
-  /** Stops the server and waits for it. Safe to call twice. */
-  stop(): Promise<void>;
+  /**
+   * Stops the server and waits for it, at most `stopTimeoutMs`: a server that does not shut down by
+   * then (frozen, stuck) is killed, with its supervisor, and recovers on its next start. Resolves
+   * true when it stopped cleanly. Safe to call twice.
+   */
+  stop(): Promise<boolean>;
 }
 
 // Running from TypeScript sources (tests), the supervisor is the `.ts` sibling, loaded the way this one was.
@@ -67,14 +73,14 @@ export async function launchEmbeddedPostgres(options: EmbeddedPostgresLaunchOpti
   // The supervisor must not keep this process alive on its own; `stop()` takes the reference back.
   child.unref();
   child.channel?.unref();
-  let stopped: Promise<void> | undefined;
+  let stopped: Promise<boolean> | undefined;
   return {
     url: ready.url,
     port: ready.port,
     dataDir: options.dataDir,
     logFile,
     initialised: ready.initialised,
-    stop: () => (stopped ??= stopSupervisor(child)),
+    stop: () => (stopped ??= stopSupervisor(child, options.stopTimeoutMs ?? STOP_TIMEOUT_MS)),
   };
 }
 
@@ -102,8 +108,11 @@ function firstMessage(child: ChildProcess, timeoutMs: number): Promise<Superviso
   });
 }
 
-async function stopSupervisor(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
+/** How long a clean stop may take by default; PostgreSQL's fast shutdown normally takes well under a second. */
+const STOP_TIMEOUT_MS = 10_000;
+
+async function stopSupervisor(child: ChildProcess, timeoutMs: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return true;
   child.ref();
   child.channel?.ref();
   const exited = once(child, 'exit');
@@ -111,5 +120,63 @@ async function stopSupervisor(child: ChildProcess): Promise<void> {
   // supervisor stop the server through the package's own exit hooks.
   if (child.connected) child.send('stop');
   else child.kill('SIGTERM');
-  await exited;
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+  const clean = await Promise.race([exited.then(() => true), gaveUp]);
+  clearTimeout(timer);
+  if (!clean) {
+    // The supervisor, the server and its processes (which PostgreSQL puts in sessions of their own),
+    // all of them, even stopped ones. PostgreSQL recovers from its log on the next start.
+    const processes = [child.pid!, ...descendantsOf(child.pid!)];
+    for (const pid of processes) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await exited;
+    // Gone before this resolves, so a new start does not meet the old server's shared memory.
+    for (let waited = 0; processes.some(isRunning) && waited < KILLED_GONE_TIMEOUT_MS; waited += 50) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  return clean;
+}
+
+/** How long the killed processes may take to disappear. */
+const KILLED_GONE_TIMEOUT_MS = 5000;
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Every process below `root`, from `ps` (Linux and macOS alike). */
+function descendantsOf(root: number): number[] {
+  let table: string;
+  try {
+    table = execFileSync('ps', ['-A', '-o', 'pid=,ppid='], { encoding: 'utf8' });
+  } catch {
+    return [];
+  }
+  const children = new Map<number, number[]>();
+  for (const line of table.split('\n')) {
+    const [pid, ppid] = line.trim().split(/\s+/).map(Number);
+    if (!pid || ppid === undefined) continue;
+    children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+  }
+  const found: number[] = [];
+  const visit = (pid: number): void => {
+    for (const child of children.get(pid) ?? []) {
+      found.push(child);
+      visit(child);
+    }
+  };
+  visit(root);
+  return found;
 }
