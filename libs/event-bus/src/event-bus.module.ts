@@ -3,6 +3,7 @@ import { DiscoveryModule } from '@nestjs/core';
 import { EventBusLifecycle } from './event-bus.lifecycle.js';
 import { ConfigurableModuleClass } from './event-bus.module-definition.js';
 import { OnEventMetadataAccessor } from './subscriptions/on-event-metadata.accessor.js';
+import { EmitterDecoratorCheck } from './subscriptions/emitter-decorator.check.js';
 import { SubscriptionExplorer } from './subscriptions/subscription.explorer.js';
 import { SubscriptionLoader } from './subscriptions/subscription.loader.js';
 
@@ -13,6 +14,12 @@ import { SubscriptionLoader } from './subscriptions/subscription.loader.js';
  */
 @Module({
   imports: [DiscoveryModule],
-  providers: [OnEventMetadataAccessor, SubscriptionExplorer, SubscriptionLoader, EventBusLifecycle],
+  providers: [
+    OnEventMetadataAccessor,
+    SubscriptionExplorer,
+    EmitterDecoratorCheck,
+    SubscriptionLoader,
+    EventBusLifecycle,
+  ],
 })
 export class EventBusModule extends ConfigurableModuleClass {}

@@ -9,6 +9,7 @@ import type { StoredEvent } from '../events/domain-event.js';
 import { OnEventMetadataAccessor } from './on-event-metadata.accessor.js';
 import type { EventContext } from './subscription.js';
 import { SubscriptionExplorer } from './subscription.explorer.js';
+import { EmitterDecoratorCheck } from './emitter-decorator.check.js';
 import { SubscriptionLoader } from './subscription.loader.js';
 import { SubscriptionManager } from './subscription-manager.js';
 
@@ -288,6 +289,7 @@ describe('SubscriptionLoader', () => {
       providers: [
         OnEventMetadataAccessor,
         SubscriptionExplorer,
+        EmitterDecoratorCheck,
         SubscriptionLoader,
         { provide: SubscriptionManager, useValue: new SubscriptionManager({ logger: silent }) },
         { provide: EVENT_BUS_OPTIONS, useValue: { logger } },
@@ -358,6 +360,7 @@ describe('SubscriptionLoader', () => {
       providers: [
         OnEventMetadataAccessor,
         SubscriptionExplorer,
+        EmitterDecoratorCheck,
         SubscriptionLoader,
         { provide: SubscriptionManager, useValue: new SubscriptionManager({ logger }) },
         { provide: EVENT_BUS_OPTIONS, useValue: { logger } },

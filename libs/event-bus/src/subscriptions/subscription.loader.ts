@@ -3,6 +3,7 @@ import { EVENT_BUS_OPTIONS } from '../event-bus.constants.js';
 import type { EventBusCoreOptions } from '../event-bus.options.js';
 import type { StoredEvent } from '../events/domain-event.js';
 import type { EventContext } from './subscription.js';
+import { EmitterDecoratorCheck } from './emitter-decorator.check.js';
 import { SubscriptionExplorer } from './subscription.explorer.js';
 import { SubscriptionManager } from './subscription-manager.js';
 
@@ -18,6 +19,7 @@ export class SubscriptionLoader implements OnModuleInit {
   constructor(
     private readonly explorer: SubscriptionExplorer,
     private readonly subscriptions: SubscriptionManager,
+    private readonly emitterCheck: EmitterDecoratorCheck,
     @Inject(EVENT_BUS_OPTIONS) options: EventBusCoreOptions,
   ) {
     this.logger = options.logger ?? new Logger('EventBus');
@@ -40,5 +42,17 @@ export class SubscriptionLoader implements OnModuleInit {
       });
     }
     this.logger.log(this.subscriptions.describeRoutes());
+    this.warnAboutEmitterHandlers();
+  }
+
+  private warnAboutEmitterHandlers(): void {
+    const methods = this.emitterCheck.findOrphanedEmitterHandlers();
+    if (methods.length === 0) return;
+    this.logger.warn(
+      `${methods.join(', ')} ${methods.length === 1 ? 'is' : 'are'} decorated with @OnEvent from ` +
+        "'@nestjs/event-emitter', but this app has no EventEmitterModule, so nothing will call " +
+        `${methods.length === 1 ? 'it' : 'them'}. For durable events delivered by the event bus, import ` +
+        "OnEvent from 'nestjs-durable-events' instead; for in-process events, import EventEmitterModule.forRoot().",
+    );
   }
 }
