@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
@@ -96,6 +96,15 @@ describe('EventBusTestingModule', () => {
     expect(handlers.totals.get('o-1')).toBe(42);
     expect(handlers.mails).toEqual([{ orderId: 'o-1', attempt: 1 }]);
     expect(await app.get(EventStore).findById(published.id)).toMatchObject({ status: 'processed' });
+  });
+
+  it('lets a test spy on a handler method, as the README shows', async () => {
+    const app = await start();
+    const mail = jest.spyOn(app.get(OrderHandlers), 'mail').mockRejectedValueOnce(new Error('mail server down'));
+    await app.get(EventBus).publish(placed('o-9'));
+    await app.get(EventBusTestHarness).waitForIdle();
+    expect(mail.mock.calls.map(([, context]) => context.attempt)).toEqual([1, 2]);
+    expect(app.get(OrderHandlers).mails).toEqual([{ orderId: 'o-9', attempt: 2 }]);
   });
 
   it('validates as the real bus does: nothing of an invalid event is stored or delivered', async () => {
