@@ -1,9 +1,10 @@
 /**
  * `npm run test:consumer`: the library as a user gets it. Packs libs/event-bus with `npm pack`,
  * writes a minimal Nest app (test/consumer/app) into a temporary directory outside the repository,
- * installs the tarball and the peers it declares from the registry, type-checks the app, applies
- * `eventBusMigrations` with the TypeORM CLI to a database of its own, and runs a publish → `@OnEvent`
- * round trip on Redis under a queue prefix of its own. Any failure exits non-zero; the directory,
+ * installs the tarball and the peers it declares from the registry, type-checks the app, runs its
+ * unit test on `./testing` (in memory, no services), applies `eventBusMigrations` with the TypeORM
+ * CLI to a database of its own, and runs a publish → `@OnEvent` round trip on Redis under a queue
+ * prefix of its own. Any failure exits non-zero; the directory,
  * the database and the Redis keys are removed either way.
  *
  * Only what the package declares is installed, so a dependency, peer, export, type or migration
@@ -147,6 +148,8 @@ async function main(): Promise<void> {
     writeApp(dir, tarball);
     run('install', 'npm', ['install', '--no-audit', '--no-fund', '--no-package-lock', '--prefer-offline'], dir);
     run('type check', join(dir, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], dir);
+    // `./testing` needs no services: the user's unit test runs before any database exists.
+    run('unit test (./testing)', process.execPath, ['dist/greeting.unit-test.js'], dir, { verbose: true });
 
     await admin.connect();
     await admin.query(`CREATE DATABASE "${database}"`);

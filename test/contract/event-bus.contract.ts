@@ -1,0 +1,392 @@
+/**
+ * The `EventBus` contract: one set of cases run against every implementation (`BullMQEventBus` on
+ * Redis and on BullMQ's PostgreSQL backend, the in-memory bus of `./testing`), so a behaviour that
+ * differs fails. The cases use the public API only, and wait by polling with a deadline, which the
+ * in-memory bus passes at once. Each case works on event types and a tenant of its own, and
+ * unsubscribes its handlers, so cases on one bus do not see each other's events.
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import {
+  EventBusNotReadyError,
+  EventConflictError,
+  EventValidationError,
+  NonRetryableEventError,
+  type EventBus,
+  type EventContext,
+  type EventStatus,
+  type EventStore,
+  type NewDomainEvent,
+  type RetryPolicy,
+  type StoredEvent,
+  type Subscription,
+} from '@app/event-bus';
+import { waitFor } from '../support/wait-for.js';
+
+export interface EventBusSubject {
+  /** Initialized, with `defaultRetry` of 3 attempts and short fixed waits. */
+  bus: EventBus;
+  /** The store the bus writes to. */
+  store: EventStore;
+  /** A second bus of the same kind, not initialized (for the lifecycle case); closed by its `close`. */
+  createUninitialized(): Promise<{ bus: EventBus; close(): Promise<void> }>;
+  close(): Promise<void>;
+}
+
+/** A handler's calls, as it saw them. */
+interface Call {
+  event: StoredEvent;
+  context: EventContext;
+}
+
+/** Long enough for a real bus on a busy machine; the in-memory bus settles in a few turns. */
+const SETTLE_MS = 20_000;
+const quickRetry = (maxAttempts: number): RetryPolicy => ({ maxAttempts, backoff: { type: 'fixed', delay: 20 } });
+
+export function eventBusContract(open: () => Promise<EventBusSubject>): void {
+  let subject: EventBusSubject;
+  let bus: EventBus;
+  let store: EventStore;
+  let subscriptions: Subscription[] = [];
+  let caseNumber = 0;
+  /** This case's type prefix and tenant. */
+  let p: string;
+  let tenantId: string;
+
+  beforeAll(async () => {
+    subject = await open();
+    ({ bus, store } = subject);
+  });
+  afterAll(() => subject?.close());
+  beforeEach(() => {
+    caseNumber += 1;
+    p = `c${caseNumber}x${randomUUID().slice(0, 8)}`;
+    tenantId = randomUUID();
+  });
+  afterEach(async () => {
+    for (const subscription of subscriptions) await bus.unsubscribe(subscription);
+    subscriptions = [];
+  });
+
+  const event = (type: string, overrides: Partial<NewDomainEvent> = {}): NewDomainEvent => ({
+    id: randomUUID(),
+    type: `${p}.${type}`,
+    tenantId,
+    payload: { n: 1 },
+    ...overrides,
+  });
+
+  /** Subscribes a handler that records its calls and does what `behaviour` says (throws, waits…). */
+  async function handler(
+    pattern: string,
+    name: string,
+    behaviour: (call: Call) => unknown = () => undefined,
+    options: { retry?: RetryPolicy; replay?: boolean } = {},
+  ): Promise<Call[]> {
+    const calls: Call[] = [];
+    const subscription = await bus.subscribe(
+      `${p}.${pattern}`,
+      async (received: StoredEvent, context: EventContext) => {
+        const call = { event: received, context };
+        calls.push(call);
+        await behaviour(call);
+      },
+      { name: `${p}-${name}`, ...options },
+    );
+    subscriptions.push(subscription);
+    return calls;
+  }
+
+  const statusOf = async (id: string): Promise<EventStatus | undefined> => (await store.findById(id))?.status;
+  const waitForStatus = (id: string, status: EventStatus): Promise<unknown> =>
+    waitFor(async () => (await statusOf(id)) === status, { timeoutMs: SETTLE_MS, message: `event ${id} ${status}` });
+  const attempts = (calls: Call[]): number[] => calls.map((call) => call.context.attempt);
+
+  describe('publish and routing', () => {
+    it('delivers to the handlers whose pattern matches, once each, and marks the event processed', async () => {
+      const one = await handler('order.*', 'one-segment');
+      const any = await handler('order.**', 'any-segments');
+      const other = await handler('invoice.*', 'other');
+      const placed = await bus.publish(event('order.placed'));
+      const added = await bus.publish(event('order.line.added'));
+      await waitForStatus(placed.id, 'processed');
+      await waitForStatus(added.id, 'processed');
+      expect(one.map((call) => call.event.id)).toEqual([placed.id]);
+      expect(any.map((call) => call.event.id).sort()).toEqual([placed.id, added.id].sort());
+      expect(other).toEqual([]);
+      expect(one[0].context).toMatchObject({ attempt: 1, replay: false, handler: `${p}-one-segment` });
+      expect(one[0].event).toMatchObject({ id: placed.id, type: `${p}.order.placed`, status: 'processing' });
+      expect(one[0].event.metadata?.jobId).toEqual(expect.any(String));
+    });
+
+    it('returns the stored event, pending, with its sequence number and job id', async () => {
+      const published = await bus.publish(event('thing.done', { metadata: { workflowId: `wf-${p}` } }));
+      expect(published).toMatchObject({
+        type: `${p}.thing.done`,
+        tenantId,
+        payload: { n: 1 },
+        status: 'pending',
+        sequenceNumber: expect.any(Number),
+        metadata: { workflowId: `wf-${p}`, jobId: expect.any(String) },
+      });
+      await waitForStatus(published.id, 'processed');
+      expect(await bus.getEventsByWorkflowId(`wf-${p}`)).toMatchObject([{ id: published.id, status: 'processed' }]);
+    });
+
+    it('marks an event that no handler matches processed', async () => {
+      const published = await bus.publish(event('nobody.listens'));
+      await waitForStatus(published.id, 'processed');
+    });
+
+    it('publishAll stores and delivers a batch in order', async () => {
+      const calls = await handler('batch.*', 'batch');
+      const stored = await bus.publishAll([event('batch.a'), event('batch.b'), event('batch.c')]);
+      expect(stored.map((e) => e.type)).toEqual([`${p}.batch.a`, `${p}.batch.b`, `${p}.batch.c`]);
+      expect(stored[0].sequenceNumber).toBeLessThan(stored[1].sequenceNumber);
+      for (const { id } of stored) await waitForStatus(id, 'processed');
+      expect(calls.map((call) => call.event.id).sort()).toEqual(stored.map((e) => e.id).sort());
+      await expect(bus.publishAll([])).resolves.toEqual([]);
+    });
+
+    it('stops delivering to a handler once it is unsubscribed', async () => {
+      const calls: Call[] = [];
+      const subscription = await bus.subscribe(
+        `${p}.gone`,
+        (received, context) => void calls.push({ event: received, context }),
+        {
+          name: `${p}-gone`,
+        },
+      );
+      await bus.unsubscribe(subscription);
+      const published = await bus.publish(event('gone'));
+      await waitForStatus(published.id, 'processed');
+      expect(calls).toEqual([]);
+    });
+  });
+
+  describe('validation and idempotency', () => {
+    it('rejects an invalid event before anything is stored or delivered', async () => {
+      const calls = await handler('**', 'sees-everything');
+      const error = await bus.publish(event('bad type')).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(EventValidationError);
+      expect(error).toMatchObject({ field: 'type', index: undefined });
+      const batch = await bus
+        .publishAll([event('fine'), event('fine', { payload: { at: new Date() } })])
+        .catch((caught: unknown) => caught);
+      expect(batch).toMatchObject({ name: 'EventValidationError', field: 'payload.at', index: 1 });
+      expect(await store.getEventsByTenant(tenantId)).toEqual([]);
+      // A later valid event of this case is delivered: nothing of the rejected ones was.
+      const marker = await bus.publish(event('marker'));
+      await waitForStatus(marker.id, 'processed');
+      expect(calls.map((call) => call.event.id)).toEqual([marker.id]);
+    });
+
+    it('stores and delivers the same event once; a different one under its id is a conflict', async () => {
+      const calls = await handler('once', 'once');
+      const input = event('once');
+      const first = await bus.publish(input);
+      await waitForStatus(first.id, 'processed');
+      const again = await bus.publish({ ...input });
+      expect(again.id).toBe(first.id);
+      expect(again.sequenceNumber).toBe(first.sequenceNumber);
+      const conflict = await bus.publish({ ...input, payload: { n: 2 } }).catch((caught: unknown) => caught);
+      expect(conflict).toBeInstanceOf(EventConflictError);
+      expect(conflict).toMatchObject({ eventId: first.id, fields: ['payload'] });
+      // Delivered in turn after the repeat: had the repeat been enqueued, its delivery would be due as well.
+      const marker = await bus.publish(event('once'));
+      await waitForStatus(marker.id, 'processed');
+      expect(calls.map((call) => call.event.id).filter((id) => id === first.id)).toHaveLength(1);
+      expect(await store.getEventsByTenant(tenantId)).toHaveLength(2);
+    });
+  });
+
+  describe('retries', () => {
+    it('retries only the failing handler under its policy; a sibling that succeeded is not run again', async () => {
+      const flaky = await handler(
+        'flaky',
+        'flaky',
+        ({ context }) => {
+          if (context.attempt < 3) throw new Error(`flaky ${context.attempt}`);
+        },
+        { retry: quickRetry(3) },
+      );
+      const sibling = await handler('flaky', 'sibling');
+      const published = await bus.publish(event('flaky'));
+      await waitForStatus(published.id, 'processed');
+      expect(attempts(flaky)).toEqual([1, 2, 3]);
+      expect(attempts(sibling)).toEqual([1]);
+      expect(flaky.every((call) => call.context.handler === `${p}-flaky`)).toBe(true);
+      expect(await bus.getFailedDeliveries({ eventId: published.id })).toEqual([]);
+    });
+
+    it('an exhausted policy leaves a failure record and the event failed; the sibling ran once', async () => {
+      const broken = await handler(
+        'broken',
+        'broken',
+        () => {
+          throw new Error('always broken');
+        },
+        { retry: quickRetry(2) },
+      );
+      const sibling = await handler('broken', 'fine');
+      const published = await bus.publish(event('broken'));
+      await waitForStatus(published.id, 'failed');
+      expect(attempts(broken)).toEqual([1, 2]);
+      expect(attempts(sibling)).toEqual([1]);
+      const failures = await bus.getFailedDeliveries({ eventId: published.id });
+      expect(failures).toEqual([
+        {
+          eventId: published.id,
+          handler: `${p}-broken`,
+          attempts: 2,
+          lastError: 'Error: always broken',
+          failedAt: expect.any(String),
+        },
+      ]);
+      expect(new Date(failures[0].failedAt).toISOString()).toBe(failures[0].failedAt);
+      expect(await bus.getFailedDeliveries({ tenantId })).toEqual(failures);
+      expect(await bus.getFailedDeliveries({ tenantId: randomUUID() })).toEqual([]);
+      expect(await bus.getFailedDeliveries({ handler: `${p}-fine` })).toEqual([]);
+    });
+
+    it('uses the default policy for a handler without one', async () => {
+      const calls = await handler('default', 'default', () => {
+        throw new Error('no policy of its own');
+      });
+      const published = await bus.publish(event('default'));
+      await waitForStatus(published.id, 'failed');
+      expect(attempts(calls)).toEqual([1, 2, 3]);
+    });
+
+    it('NonRetryableEventError fails the delivery at once', async () => {
+      const calls = await handler(
+        'fatal',
+        'fatal',
+        () => {
+          throw new NonRetryableEventError('cannot ever work');
+        },
+        { retry: quickRetry(5) },
+      );
+      const published = await bus.publish(event('fatal'));
+      await waitForStatus(published.id, 'failed');
+      expect(attempts(calls)).toEqual([1]);
+      expect(await bus.getFailedDeliveries({ eventId: published.id })).toMatchObject([
+        { attempts: 1, lastError: 'NonRetryableEventError: cannot ever work' },
+      ]);
+    });
+
+    it('retryFailed re-drives a failed delivery with a fresh maxAttempts, running only that handler', async () => {
+      let healed = false;
+      const flaky = await handler(
+        'redrive',
+        'redrive',
+        ({ context }) => {
+          if (!healed || context.attempt < 2) throw new Error('not yet');
+        },
+        { retry: quickRetry(2) },
+      );
+      const sibling = await handler('redrive', 'redrive-sibling');
+      const published = await bus.publish(event('redrive'));
+      await waitForStatus(published.id, 'failed');
+      expect(attempts(flaky)).toEqual([1, 2]);
+
+      healed = true;
+      await expect(bus.retryFailed({ eventId: published.id })).resolves.toBe(1);
+      await waitForStatus(published.id, 'processed');
+      // Fails its first attempt of the new run and succeeds on the second: two attempts, fresh.
+      expect(attempts(flaky)).toEqual([1, 2, 1, 2]);
+      expect(attempts(sibling)).toEqual([1]);
+      expect(await bus.getFailedDeliveries({ eventId: published.id })).toEqual([]);
+      await expect(bus.retryFailed({ eventId: published.id })).resolves.toBe(0);
+    });
+
+    it('checks the filters of getFailedDeliveries and retryFailed', async () => {
+      await expect(bus.getFailedDeliveries({ eventId: 'nope' })).rejects.toMatchObject({
+        name: 'EventValidationError',
+        field: 'eventId',
+      });
+      await expect(bus.retryFailed({ tenantId: '' })).rejects.toMatchObject({
+        name: 'EventValidationError',
+        field: 'tenantId',
+      });
+      await expect(bus.retryFailed({ handler: '' })).rejects.toMatchObject({ field: 'handler' });
+    });
+  });
+
+  describe('statuses', () => {
+    it('is processing while a handler runs, and processed once it is done', async () => {
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const calls = await handler('slow', 'slow', () => held);
+      const published = await bus.publish(event('slow'));
+      try {
+        await waitFor(() => calls.length === 1, { timeoutMs: SETTLE_MS, message: 'the slow handler to start' });
+        await waitForStatus(published.id, 'processing');
+      } finally {
+        release();
+      }
+      await waitForStatus(published.id, 'processed');
+    });
+  });
+
+  describe('replay', () => {
+    it('re-delivers stored events in sequence order to replayable handlers, changing no status', async () => {
+      const projector = await handler('step.*', 'projector');
+      const mailer = await handler('step.*', 'mailer', () => undefined, { replay: false });
+      // Timestamps in the opposite order of publication: replay follows the store's order, not the clock.
+      const published: StoredEvent[] = [];
+      for (const [index, minute] of ['03', '02', '01'].entries()) {
+        published.push(await bus.publish(event(`step.s${index}`, { timestamp: `2030-01-01T00:${minute}:00.000Z` })));
+      }
+      for (const { id } of published) await waitForStatus(id, 'processed');
+      projector.length = 0;
+      mailer.length = 0;
+
+      const result = await bus.replayEvents(new Date('2030-01-01T00:00:00.000Z'), { tenantId });
+      expect(result).toEqual({ events: 3, handlerCalls: 3, failed: 0 });
+      expect(projector.map((call) => call.event.id)).toEqual(published.map((e) => e.id));
+      expect(projector.every((call) => call.context.replay && call.context.attempt === 1)).toBe(true);
+      expect(mailer).toEqual([]);
+      for (const { id } of published) expect(await statusOf(id)).toBe('processed');
+
+      const window = await bus.replayEvents(new Date('2030-01-01T00:02:00.000Z'), {
+        tenantId,
+        to: new Date('2030-01-01T00:03:00.000Z'),
+      });
+      expect(window).toEqual({ events: 1, handlerCalls: 1, failed: 0 });
+      expect(projector.at(-1)?.event.id).toBe(published[1].id);
+    });
+
+    it('counts handler calls that fail during a replay, without retrying them', async () => {
+      const calls = await handler('projection', 'projection', ({ context }) => {
+        if (context.replay) throw new Error('projection broke');
+      });
+      const published = await bus.publish(event('projection', { timestamp: '2031-01-01T00:00:00.000Z' }));
+      await waitForStatus(published.id, 'processed');
+      const result = await bus.replayEvents(new Date('2031-01-01T00:00:00.000Z'), { tenantId });
+      expect(result).toEqual({ events: 1, handlerCalls: 1, failed: 1 });
+      expect(calls).toHaveLength(2);
+      expect(await statusOf(published.id)).toBe('processed');
+    });
+  });
+
+  describe('lifecycle', () => {
+    it('refuses publishing before initialize() and after close(); both are safe to call twice', async () => {
+      const idle = await subject.createUninitialized();
+      try {
+        expect(idle.bus.readiness().ready).toBe(false);
+        await expect(idle.bus.publish(event('early'))).rejects.toBeInstanceOf(EventBusNotReadyError);
+        await idle.bus.initialize();
+        await idle.bus.initialize();
+        expect(idle.bus.readiness()).toEqual({ ready: true });
+        await idle.bus.close();
+        await idle.bus.close();
+        expect(idle.bus.readiness()).toMatchObject({ ready: false, reason: expect.any(String) });
+        await expect(idle.bus.publish(event('late'))).rejects.toBeInstanceOf(EventBusNotReadyError);
+        await expect(idle.bus.initialize()).rejects.toBeInstanceOf(EventBusNotReadyError);
+      } finally {
+        await idle.close();
+      }
+    });
+  });
+}
