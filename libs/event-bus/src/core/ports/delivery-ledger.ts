@@ -3,7 +3,6 @@
  * machinery reads or writes, each table with one owner (the store side). A store offers them through
  * `deliveryLedger()`; `PersistentEventStore` does, with `TypeOrmDeliveryLedger`.
  */
-import type { ClientConfig } from 'pg';
 import type { EventStore } from '../../store/event-store.js';
 import type { DeliveryRecords, EventStatuses, JobIdRecords } from './delivery-records.js';
 import type { FailedDeliveryRecords } from './failed-delivery-records.js';
@@ -20,7 +19,21 @@ export interface DeliveryLedger {
   /** Rejects with `EventBusConfigurationError` naming the missing tables when the migrations have not run. */
   assertSchemaMigrated(): Promise<void>;
   /** Connection settings of the store's database, for a transport that keeps its queue there. */
-  connectionSettings(): ClientConfig;
+  connectionSettings(): StoreConnectionSettings;
+}
+
+/**
+ * Where the store's database is, in node-postgres terms (a subset of its `ClientConfig`, declared
+ * here so the public types need no driver typings).
+ */
+export interface StoreConnectionSettings {
+  connectionString?: string;
+  host?: string;
+  port?: number;
+  user?: string;
+  password?: string | (() => string | Promise<string>);
+  database?: string;
+  ssl?: boolean | object;
 }
 
 export interface DeliveryLedgerOptions {

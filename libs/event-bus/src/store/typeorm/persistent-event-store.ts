@@ -29,7 +29,7 @@ import type {
   EventStreamFilter,
   EventWriteOptions,
 } from '../event-store.js';
-import type { DeliveryLedgerOptions, DeliveryLedgerSource } from '../../core/ports/delivery-ledger.js';
+import type { DeliveryLedger, DeliveryLedgerOptions, DeliveryLedgerSource } from '../../core/ports/delivery-ledger.js';
 import { isStoredIdViolation, type EventStoreRepository } from './event-store.repository.js';
 import { DEFAULT_CATCH_UP_TIMEOUT_MS, readGapSafeStream } from './gap-safe-stream.js';
 import { DEFAULT_STORE_TIMEOUT_MS } from './store-availability.js';
@@ -79,7 +79,7 @@ export class PersistentEventStore extends EventStore implements DeliveryLedgerSo
    * The delivery records, statuses and outbox of the store's database, as the bus's transport uses
    * them; statements a caller waits for are bounded by `storeTimeoutMs`.
    */
-  deliveryLedger(options: DeliveryLedgerOptions): TypeOrmDeliveryLedger {
+  deliveryLedger(options: DeliveryLedgerOptions): DeliveryLedger {
     return new TypeOrmDeliveryLedger(this.repository.dataSource, options.storeTimeoutMs);
   }
 

@@ -1,6 +1,5 @@
-import type { ClientConfig } from 'pg';
 import type { DataSource } from 'typeorm';
-import type { DeliveryLedger } from '../../core/ports/delivery-ledger.js';
+import type { DeliveryLedger, StoreConnectionSettings } from '../../core/ports/delivery-ledger.js';
 import { postgresClientConfig } from './postgres-client-config.js';
 import { assertSchemaMigrated } from './schema-check.js';
 import { TypeOrmDeliveryRecords } from './typeorm-delivery-records.js';
@@ -40,7 +39,7 @@ export class TypeOrmDeliveryLedger implements DeliveryLedger {
     return assertSchemaMigrated(this.dataSource);
   }
 
-  connectionSettings(): ClientConfig {
+  connectionSettings(): StoreConnectionSettings {
     return postgresClientConfig(this.dataSource);
   }
 }

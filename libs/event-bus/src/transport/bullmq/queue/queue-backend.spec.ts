@@ -1,12 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import { Queue, Worker } from 'bullmq';
-import type { ClientConfig } from 'pg';
+import type { StoreConnectionSettings } from '../../../core/ports/delivery-ledger.js';
 import { EventBusConfigurationError } from '../../../shared/errors.js';
 import { postgresQueueConnection, redisConnectionOptions, resolveQueueBackend } from './queue-backend.js';
 
 // Never initialized: these tests read the DataSource's options only.
 /** The event store's connection settings, as its ledger gives them (store/typeorm/postgres-client-config.ts). */
-const storeConnection = (): ClientConfig => ({
+const storeConnection = (): StoreConnectionSettings => ({
   host: 'db.internal',
   port: 5433,
   user: 'app',

@@ -6,7 +6,7 @@
 import type { LoggerService } from '@nestjs/common';
 import { Queue, Worker, createPostgresBackend, withBackend } from 'bullmq';
 import type { PostgresPoolConfig, QueueOptions, RedisOptions } from 'bullmq';
-import type { ClientConfig } from 'pg';
+import type { StoreConnectionSettings } from '../../../core/ports/delivery-ledger.js';
 import { EventBusConfigurationError } from '../../../shared/errors.js';
 import type { EventBusCoreOptions, RedisConnectionOptions } from '../../../core/event-bus.options.js';
 import { EVENT_BUS_DEFAULTS } from '../../../core/event-bus.options.js';
@@ -40,7 +40,10 @@ export const DEFAULT_POSTGRES_QUEUE_SCHEMA = 'bullmq';
  * `storeConnection`: the connection settings of the event store's database (the ledger's
  * `connectionSettings()`), asked for only when the PostgreSQL backend defaults to that database.
  */
-export function resolveQueueBackend(options: EventBusCoreOptions, storeConnection: () => ClientConfig): QueueBackend {
+export function resolveQueueBackend(
+  options: EventBusCoreOptions,
+  storeConnection: () => StoreConnectionSettings,
+): QueueBackend {
   const kind = options.backend ?? EVENT_BUS_DEFAULTS.backend;
   if (kind === 'redis') {
     return redisBackend(options);
@@ -66,7 +69,7 @@ function redisBackend(options: EventBusCoreOptions): QueueBackend {
   };
 }
 
-function postgresBackend(options: EventBusCoreOptions, storeConnection: () => ClientConfig): QueueBackend {
+function postgresBackend(options: EventBusCoreOptions, storeConnection: () => StoreConnectionSettings): QueueBackend {
   const connection = postgresQueueConnection(options, storeConnection);
   const classes = withBackend(createPostgresBackend);
   // The bound classes differ from the Redis ones only in their backend and connection type
@@ -133,7 +136,7 @@ function checkRedisUrl(url: string): string {
  */
 export function postgresQueueConnection(
   options: EventBusCoreOptions,
-  storeConnection: () => ClientConfig,
+  storeConnection: () => StoreConnectionSettings,
 ): PostgresPoolConfig {
   const schema = options.postgres?.schema ?? DEFAULT_POSTGRES_QUEUE_SCHEMA;
   const target = options.postgres?.connectionString
