@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { MARK_ENQUEUED_SQL } from '../../libs/event-bus/src/transport/outbox/outbox.sql.js';
-import {
-  MARK_PROCESSED_SQL,
-  MARK_PROCESSING_SQL,
-} from '../../libs/event-bus/src/transport/bullmq/delivery/status.sql.js';
+import { MARK_PROCESSED_SQL } from '../../libs/event-bus/src/store/typeorm/schema/mark-processed.sql.js';
+import { MARK_PROCESSING_SQL } from '../../libs/event-bus/src/store/typeorm/schema/mark-processing.sql.js';
+import { MARK_ENQUEUED_SQL } from '../../libs/event-bus/src/store/typeorm/schema/record-job-ids.sql.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { newEvent, storeFor } from '../store/store-fixtures.js';
 

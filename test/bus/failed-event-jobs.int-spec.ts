@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { UnrecoverableError, type Job } from 'bullmq';
-import { resolveQueueBackend } from '../../libs/event-bus/src/transport/bullmq/queue-backend.js';
+import { postgresClientConfig } from '../../libs/event-bus/src/store/typeorm/postgres-client-config.js';
+import { resolveQueueBackend } from '../../libs/event-bus/src/transport/bullmq/queue/queue-backend.js';
 import { createTestDatabase, waitFor, type TestDatabase } from '../support/database.js';
 import { createTestBus, transportBackends, type TestBus } from '../support/bus.js';
 import { CallLog, allProcessed, newEvent } from './bus-fixtures.js';
@@ -53,7 +54,9 @@ describe.each(transportBackends())('failed event jobs (%s backend)', (backend) =
 
 /** Consumes the queue with a processor that fails every job for good, until `count` jobs have failed. */
 async function failEveryJob(t: TestBus, count: number): Promise<void> {
-  const { WorkerClass, workerConnection, prefix } = resolveQueueBackend(t.options, t.eventStore.repository.dataSource);
+  const { WorkerClass, workerConnection, prefix } = resolveQueueBackend(t.options, () =>
+    postgresClientConfig(t.eventStore.repository.dataSource),
+  );
   const failing = new WorkerClass(
     t.queueName,
     async (job: Job) => {

@@ -3,8 +3,10 @@ import type { StoredEvent } from '@app/event-bus';
 import { EventStoreRepository, PersistentEventStore, eventBusEntities } from '@app/event-bus';
 import type { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
-import { EventEnqueuer } from '../../libs/event-bus/src/transport/bullmq/event-enqueuer.js';
-import { resolveQueueBackend } from '../../libs/event-bus/src/transport/bullmq/queue-backend.js';
+import { postgresClientConfig } from '../../libs/event-bus/src/store/typeorm/postgres-client-config.js';
+import { TypeOrmOutbox } from '../../libs/event-bus/src/store/typeorm/typeorm-outbox.js';
+import { EventEnqueuer } from '../../libs/event-bus/src/transport/bullmq/queue/event-enqueuer.js';
+import { resolveQueueBackend } from '../../libs/event-bus/src/transport/bullmq/queue/queue-backend.js';
 import { OutboxRelay } from '../../libs/event-bus/src/transport/outbox/outbox-relay.js';
 import { createTestDatabase, testRedisConnection, uniquePrefix, type TestDatabase } from '../support/database.js';
 import { transportBackends } from '../support/bus.js';
@@ -40,13 +42,13 @@ describe.each(transportBackends())('outbox relays in several processes (%s backe
       backend === 'redis'
         ? { backend, connection: testRedisConnection(), prefix }
         : { backend, postgres: { connectionString: db.url } },
-      dataSource,
+      () => postgresClientConfig(dataSource),
     ).createQueue(queueName);
     queue.on('error', () => undefined); // e.g. the test database dropped at the end
     await queue.waitUntilReady();
     const enqueuer = new RecordingEnqueuer(queue, 10_000);
     const relay = new OutboxRelay(
-      dataSource,
+      new TypeOrmOutbox(dataSource, 5000),
       enqueuer,
       { intervalMs: 60_000, batchSize: 50, graceMs: 0, listen: false },
       {

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { createTestDatabase, testRedisConnection, waitFor, type TestDatabase } from '../support/database.js';
-import { handlerJobId } from '../../libs/event-bus/src/transport/bullmq/event-jobs.js';
+import { handlerJobId } from '../../libs/event-bus/src/transport/bullmq/jobs/event-jobs.js';
 import { createTestBus, transportBackends, type TestBus } from '../support/bus.js';
 import { CallLog, allProcessed, eventRows, newEvent } from './bus-fixtures.js';
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { UnfinishedEventWalk } from '../../libs/event-bus/src/transport/bullmq/unfinished-event-walk.js';
+import { TypeOrmUnfinishedEvents } from '../../libs/event-bus/src/store/typeorm/typeorm-unfinished-events.js';
+import { UnfinishedEventWalk } from '../../libs/event-bus/src/transport/bullmq/recovery/unfinished-event-walk.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { newEvent, storeFor } from '../store/store-fixtures.js';
 
@@ -34,7 +35,11 @@ describe('the walk over unfinished events', () => {
     const unfinished = [old, waiting, ...backlog];
 
     // Two rows a page, one page a check: a pass over the backlog takes several checks.
-    const walk = new UnfinishedEventWalk(db.dataSource, { batchSize: 2, staleAfterMs: 0, pagesPerCheck: 1 });
+    const walk = new UnfinishedEventWalk(new TypeOrmUnfinishedEvents(db.dataSource), {
+      batchSize: 2,
+      staleAfterMs: 0,
+      pagesPerCheck: 1,
+    });
     const seenAt = new Map<string, number[]>();
     const window = 5;
     for (let check = 0; check < 30; check++) {
@@ -58,7 +63,10 @@ describe('the walk over unfinished events', () => {
 
   it('stops handing over an event once it finished', async () => {
     const [event] = await store(1, 'processing');
-    const walk = new UnfinishedEventWalk(db.dataSource, { batchSize: 50, staleAfterMs: 0 });
+    const walk = new UnfinishedEventWalk(new TypeOrmUnfinishedEvents(db.dataSource), {
+      batchSize: 50,
+      staleAfterMs: 0,
+    });
     const seen: string[] = [];
     const step = (): Promise<void> =>
       walk.step(

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { NonRetryableEventError, type StoredEvent } from '@app/event-bus';
-import { handlerJobId } from '../../libs/event-bus/src/transport/bullmq/event-jobs.js';
+import { handlerJobId } from '../../libs/event-bus/src/transport/bullmq/jobs/event-jobs.js';
 import { createTestBus, transportBackends, type TestBus } from '../support/bus.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { deliveryRecords, newEvent, waitForJobState, waitForStatus } from './delivery-helpers.js';

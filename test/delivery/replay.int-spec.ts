@@ -4,7 +4,7 @@ import { EventValidationError, type EventContext, type ReplayProgress, type Stor
 import { EventStoreRepository } from '../../libs/event-bus/src/store/typeorm/event-store.repository.js';
 import { PersistentEventStore } from '../../libs/event-bus/src/store/typeorm/persistent-event-store.js';
 import { SubscriptionManager } from '../../libs/event-bus/src/subscriptions/subscription-manager.js';
-import { EventReplayer } from '../../libs/event-bus/src/transport/bullmq/delivery/event-replayer.js';
+import { EventReplayer } from '../../libs/event-bus/src/core/event-replayer.js';
 import { CapturingLogger, createTestBus } from '../support/bus.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { newEvent, TENANT_A, TENANT_B } from './delivery-helpers.js';

@@ -4,7 +4,7 @@ import type { LoggerService } from '@nestjs/common';
 import type { QueryRunner } from 'typeorm';
 import { EventStoreRepository, PersistentEventStore, type StoredEvent } from '@app/event-bus';
 import { createTestDatabase, type TestDatabase, waitFor, waitForPagingReaders } from '../support/database.js';
-import { GAP_SAFE_VISIBILITY } from '../../libs/event-bus/src/store/typeorm/gap-safe-visibility.js';
+import { GAP_SAFE_VISIBILITY } from '../../libs/event-bus/src/store/typeorm/schema/gap-safe-visibility.js';
 import { newEvent, storeFor } from './store-fixtures.js';
 
 /**

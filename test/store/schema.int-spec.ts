@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
-import { buildEventSelect } from '../../libs/event-bus/src/store/typeorm/event-query.sql.js';
+import { buildEventSelect } from '../../libs/event-bus/src/store/typeorm/schema/event-query.sql.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { TENANT_A } from './store-fixtures.js';
 

@@ -3,8 +3,8 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { PersistentEventStore, StoredEvent } from '@app/event-bus';
 import { EntityManager } from 'typeorm';
-import { buildStreamPage } from '../../libs/event-bus/src/store/typeorm/event-query.sql.js';
-import { GAP_SAFE_HORIZON } from '../../libs/event-bus/src/store/typeorm/gap-safe-visibility.js';
+import { buildStreamPage } from '../../libs/event-bus/src/store/typeorm/schema/event-query.sql.js';
+import { GAP_SAFE_HORIZON } from '../../libs/event-bus/src/store/typeorm/schema/gap-safe-visibility.js';
 import { createTestDatabase, type TestDatabase, waitForPagingReaders } from '../support/database.js';
 import { storeFor, TENANT_A, TENANT_B } from './store-fixtures.js';
 

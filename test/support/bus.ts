@@ -19,7 +19,8 @@ import { BullMQEventBus, PersistentEventStore, EventStoreRepository, Subscriptio
 import type { EventBusOptions } from '@app/event-bus';
 import { Queue as BullQueue } from 'bullmq';
 import type { Queue } from 'bullmq';
-import { resolveQueueBackend } from '../../libs/event-bus/src/transport/bullmq/queue-backend.js';
+import { postgresClientConfig } from '../../libs/event-bus/src/store/typeorm/postgres-client-config.js';
+import { resolveQueueBackend } from '../../libs/event-bus/src/transport/bullmq/queue/queue-backend.js';
 import type { TestDatabase } from './database.js';
 import { testRedisConnection, uniquePrefix } from './database.js';
 import { redisAvailable, reportNotRunnable, servicesRequired } from './environment.js';
@@ -147,7 +148,7 @@ export async function createTestBus(options: TestBusOptions): Promise<TestBus> {
   let inspector: Queue | undefined;
   const inspect = (): Queue => {
     if (!inspector) {
-      inspector = resolveQueueBackend(busOptions, db.dataSource).createQueue(queueName);
+      inspector = resolveQueueBackend(busOptions, () => postgresClientConfig(db.dataSource)).createQueue(queueName);
       // Connection errors (e.g. the test database dropped right after close) are not the test's subject.
       inspector.on('error', () => undefined);
     }

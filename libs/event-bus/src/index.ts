@@ -1,46 +1,53 @@
-// The public API of @app/event-bus. Everything else is internal.
-export * from './errors.js';
-export * from './events/domain-event.js';
-export * from './store/event-store.js';
-export * from './subscriptions/retry-policy.js';
-export * from './subscriptions/subscription.js';
-export { computeBackoffDelay, validateRetryPolicy, MAX_BACKOFF_DELAY_MS } from './subscriptions/backoff.js';
-export {
-  compileEventPattern,
-  matchesEventPattern,
-  validateEventPattern,
-  type EventPatternMatcher,
-} from './subscriptions/event-pattern.js';
-export {
-  SubscriptionManager,
-  type AddHandlerOptions,
-  type HandlerSource,
-  type RegisteredHandler,
-} from './subscriptions/subscription-manager.js';
-export { OnEvent, type OnEventOptions } from './decorators/on-event.decorator.js';
-export { EventBusModule } from './event-bus.module.js';
-export type { EventBusModuleExtras, EventBusModuleOptions } from './event-bus.module-definition.js';
-export { EVENT_BUS_MODULE_OPTIONS, EVENT_BUS_QUEUE } from './event-bus.constants.js';
-export { EVENT_BUS_DEFAULTS } from './event-bus.options.js';
+// The public API of nestjs-durable-events: what the README and docs/ document, nothing else.
+// Tests that need an internal import it from its source path.
+
+// The Nest module, the decorator, the injectable bus and store.
+export { EventBusModule } from './nest/event-bus.module.js';
+export type { EventBusModuleExtras, EventBusModuleOptions } from './nest/event-bus.module-definition.js';
+export { OnEvent, type OnEventOptions } from './nest/on-event.decorator.js';
+export { EVENT_BUS_QUEUE } from './nest/event-bus.constants.js';
+export { EventBus } from './core/event-bus.js';
+export type {
+  EventBusReadiness,
+  FailedDelivery,
+  FailedDeliveryFilter,
+  PublishOptions,
+  ReplayOptions,
+  ReplayProgress,
+  ReplayResult,
+} from './core/event-bus.js';
+export { SubscriptionManager } from './subscriptions/subscription-manager.js';
+export { EventStore } from './store/event-store.js';
+export type {
+  AppendedEvent,
+  EventFilter,
+  EventQueryOptions,
+  EventStreamFilter,
+  EventWriteOptions,
+} from './store/event-store.js';
+
+// Events, handlers and retry policies.
+export type { DomainEvent, EventMetadata, EventStatus, NewDomainEvent, StoredEvent } from './events/domain-event.js';
+export { validateEvent, type EventValidationOptions } from './events/event-validator.js';
+export type { EventContext, EventHandler, SubscribeOptions, Subscription } from './subscriptions/subscription.js';
+export type { BackoffFunction, BackoffOptions, RetryPolicy } from './subscriptions/retry-policy.js';
+export { computeBackoffDelay, MAX_BACKOFF_DELAY_MS } from './subscriptions/backoff.js';
+export { matchesEventPattern } from './subscriptions/event-pattern.js';
+
+// Options and errors.
+export { EVENT_BUS_DEFAULTS } from './core/event-bus.options.js';
 export type {
   EventBusCoreOptions,
   EventBusWorkerOptions,
   PostgresQueueConnectionOptions,
   RedisConnectionOptions,
   RelayOptions,
-} from './event-bus.options.js';
-export { validateEventBusOptions } from './event-bus.options.validation.js';
-export * from './event-bus.js';
-export { validateEvent } from './events/event-validator.js';
-export type { EventValidationOptions } from './events/event-validator.js';
-export { isValidEventType } from './events/event-type.js';
-export { EventStoreEntity, eventBusEntities } from './store/typeorm/event-store.entity.js';
-export {
-  HandlerDeliveryEntity,
-  type HandlerDeliveryStatus,
-} from './transport/bullmq/delivery/handler-delivery.entity.js';
+} from './core/event-bus.options.js';
+export * from './shared/errors.js';
+
+// Building the bus by hand (scripts, tests): the TypeORM store and the BullMQ bus.
+export { eventBusEntities, EventStoreEntity } from './store/typeorm/event-store.entity.js';
 export { EventStoreRepository } from './store/typeorm/event-store.repository.js';
-export { PersistentEventStore } from './store/typeorm/persistent-event-store.js';
-export type { PersistentEventStoreOptions } from './store/typeorm/persistent-event-store.js';
+export { PersistentEventStore, type PersistentEventStoreOptions } from './store/typeorm/persistent-event-store.js';
 export { BullMQEventBus } from './transport/bullmq/bullmq-event-bus.js';
-export type { EventBusOptions } from './event-bus.options.js';
+export type { EventBusOptions } from './transport/bullmq/bullmq-event-bus.options.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { EventValidationError } from '../errors.js';
+import { EventValidationError } from '../shared/errors.js';
 import type { NewDomainEvent } from './domain-event.js';
 import { prepareEvent, prepareEvents, validateEvent } from './event-validator.js';
 

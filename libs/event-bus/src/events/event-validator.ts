@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { EventValidationError } from '../errors.js';
-import type { EventValidationIssue } from '../errors.js';
+import { EventValidationError } from '../shared/errors.js';
+import type { EventValidationIssue } from '../shared/errors.js';
 import type { DomainEvent, EventMetadata, NewDomainEvent } from './domain-event.js';
 import { describeValue, eventTypeProblem } from './event-type.js';
 import { normalizeTimestamp } from './event-timestamp.js';

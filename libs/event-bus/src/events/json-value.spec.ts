@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { EventValidationError } from '../errors.js';
-import type { EventValidationIssue } from '../errors.js';
+import { EventValidationError } from '../shared/errors.js';
+import type { EventValidationIssue } from '../shared/errors.js';
 import { MAX_ISSUES_PER_VALUE, MAX_JSON_DEPTH, serializeJsonValue } from './json-value.js';
 
 function check(value: unknown, maxBytes = 1024 * 1024): { json?: string; issues: EventValidationIssue[] } {

@@ -1,5 +1,5 @@
-import { EventValidationError } from '../errors.js';
-import type { EventValidationIssue } from '../errors.js';
+import { EventValidationError } from '../shared/errors.js';
+import type { EventValidationIssue } from '../shared/errors.js';
 import { describeValue, FORBIDDEN_NAMES } from './event-type.js';
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { EventConflictError } from '../errors.js';
+import { EventConflictError } from '../shared/errors.js';
 import { prepareEvents } from '../events/event-validator.js';
 import { deduplicateBatch } from './batch-deduplication.js';
 

@@ -1,4 +1,4 @@
-import { EventConflictError } from '../errors.js';
+import { EventConflictError } from '../shared/errors.js';
 import { differingFields } from '../events/event-equality.js';
 import type { ValidatedEvent } from '../events/event-validator.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import type { EventValidationIssue } from '../errors.js';
-import { EventValidationError } from '../errors.js';
+import type { EventValidationIssue } from '../shared/errors.js';
+import { EventValidationError } from '../shared/errors.js';
 import {
   checkBatchSize,
   checkFilter,

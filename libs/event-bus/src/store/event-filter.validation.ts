@@ -1,5 +1,5 @@
-import { EventValidationError } from '../errors.js';
-import type { EventValidationIssue } from '../errors.js';
+import { EventValidationError } from '../shared/errors.js';
+import type { EventValidationIssue } from '../shared/errors.js';
 import { EVENT_STATUSES } from '../events/domain-event.js';
 import type { EventStatus } from '../events/domain-event.js';
 import { dateProblem } from '../events/event-timestamp.js';

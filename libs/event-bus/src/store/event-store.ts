@@ -53,6 +53,12 @@ export interface AppendedEvent<P = unknown> {
  * Every read returns events in `sequenceNumber` order, except `stream()` (see there).
  */
 export abstract class EventStore {
+  /**
+   * The largest payload (serialized JSON bytes) the store's own validation accepts, when it validates
+   * on append. A bus given another `maxPayloadBytes` checks events against its own limit first.
+   */
+  readonly maxPayloadBytes?: number;
+
   /** Validates and stores one event (idempotent by id); resolves to the stored event. */
   abstract save<P = unknown>(event: NewDomainEvent<P>, options?: EventWriteOptions): Promise<StoredEvent<P>>;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { EventBusConfigurationError } from '../errors.js';
+import { EventBusConfigurationError } from '../shared/errors.js';
 import { computeBackoffDelay, MAX_BACKOFF_DELAY_MS, validateRetryPolicy } from './backoff.js';
 import { DEFAULT_RETRY_POLICY, type BackoffFunction, type RetryPolicy } from './retry-policy.js';
 

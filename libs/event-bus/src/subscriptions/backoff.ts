@@ -1,5 +1,5 @@
-import { EventBusConfigurationError } from '../errors.js';
-import { describeValue } from '../util/describe-value.js';
+import { EventBusConfigurationError } from '../shared/errors.js';
+import { describeValue } from '../shared/describe-value.js';
 import type { BackoffOptions, RetryPolicy } from './retry-policy.js';
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { InvalidEventPatternError } from '../errors.js';
+import { InvalidEventPatternError } from '../shared/errors.js';
 import {
   compileEventPattern,
   eventPatternProblem,

@@ -1,4 +1,4 @@
-import { InvalidEventPatternError } from '../errors.js';
+import { InvalidEventPatternError } from '../shared/errors.js';
 
 /**
  * Subscription patterns, compiled once into a matcher.

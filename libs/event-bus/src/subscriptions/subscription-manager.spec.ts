@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { LoggerService } from '@nestjs/common';
-import { EventBusConfigurationError, InvalidEventPatternError } from '../errors.js';
+import { EventBusConfigurationError, InvalidEventPatternError } from '../shared/errors.js';
 import type { StoredEvent } from '../events/domain-event.js';
 import type { EventContext } from './subscription.js';
 import { SubscriptionManager } from './subscription-manager.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Logger, type LoggerService } from '@nestjs/common';
-import { EventBusConfigurationError } from '../errors.js';
+import { EventBusConfigurationError } from '../shared/errors.js';
 import type { StoredEvent } from '../events/domain-event.js';
 import { validateRetryPolicy } from './backoff.js';
 import { compileEventPattern, type EventPatternMatcher } from './event-pattern.js';

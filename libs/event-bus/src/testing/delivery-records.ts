@@ -1,4 +1,4 @@
-import type { FailedDelivery, FailedDeliveryFilter } from '../event-bus.js';
+import type { FailedDelivery, FailedDeliveryFilter } from '../core/event-bus.js';
 import { normalizeUuid } from '../events/uuid.js';
 
 /** One handler's delivery of one event that did not succeed on its first try (as `event_handler_deliveries` holds it). */

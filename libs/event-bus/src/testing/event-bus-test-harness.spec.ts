@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { InvalidEventPatternError } from '../errors.js';
+import { InvalidEventPatternError } from '../shared/errors.js';
 import type { StoredEvent } from '../events/domain-event.js';
 import { EventBusTestHarness } from './event-bus-test-harness.js';
 import { InMemoryEventBus } from './in-memory-event-bus.js';

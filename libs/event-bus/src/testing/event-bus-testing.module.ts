@@ -7,15 +7,15 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { EVENT_BUS_OPTIONS } from '../event-bus.constants.js';
-import { EventBus } from '../event-bus.js';
+import { EVENT_BUS_OPTIONS } from '../nest/event-bus.constants.js';
+import { EventBus } from '../core/event-bus.js';
 import { EventStore } from '../store/event-store.js';
-import { OnEventMetadataAccessor } from '../subscriptions/on-event-metadata.accessor.js';
+import { OnEventMetadataAccessor } from '../nest/on-event-metadata.accessor.js';
 import type { RetryPolicy } from '../subscriptions/retry-policy.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
-import { EmitterDecoratorCheck } from '../subscriptions/emitter-decorator.check.js';
-import { SubscriptionExplorer } from '../subscriptions/subscription.explorer.js';
-import { SubscriptionLoader } from '../subscriptions/subscription.loader.js';
+import { EmitterDecoratorCheck } from '../nest/emitter-decorator.check.js';
+import { SubscriptionExplorer } from '../nest/subscription.explorer.js';
+import { SubscriptionLoader } from '../nest/subscription.loader.js';
 import { EventBusTestHarness } from './event-bus-test-harness.js';
 import { InMemoryEventBus } from './in-memory-event-bus.js';
 import { InMemoryEventStore } from './in-memory-event-store.js';

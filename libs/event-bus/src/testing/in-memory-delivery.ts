@@ -3,9 +3,9 @@ import type { EventStatus, StoredEvent } from '../events/domain-event.js';
 import type { EventStore } from '../store/event-store.js';
 import type { RetryPolicy } from '../subscriptions/retry-policy.js';
 import type { SubscriptionManager } from '../subscriptions/subscription-manager.js';
-import { handlerJobId } from '../transport/bullmq/event-jobs.js';
-import { logHandlerFailure } from '../transport/bullmq/delivery/handler-failure-log.js';
-import { retryDelay } from '../transport/bullmq/delivery/handler-jobs.js';
+import { handlerJobId } from '../transport/bullmq/jobs/event-jobs.js';
+import { logHandlerFailure } from '../subscriptions/handler-failure-log.js';
+import { retryDelay } from '../transport/bullmq/jobs/handler-jobs.js';
 import {
   describeError,
   eventForHandlers,
@@ -13,7 +13,7 @@ import {
   runHandler,
   type HandlerFailure,
   type HandlerOutcome,
-} from '../transport/bullmq/delivery/handler-runner.js';
+} from '../subscriptions/handler-runner.js';
 import type { DeliveryRecords } from './delivery-records.js';
 import type { RetryWaits } from './retry-waits.js';
 

@@ -5,8 +5,8 @@
  * replay); the same contract suite runs against both. Retry waits take no time unless `realDelays`.
  */
 import { Logger, type LoggerService } from '@nestjs/common';
-import { EventBusError, EventBusNotReadyError, EventValidationError } from '../errors.js';
-import { EventBus } from '../event-bus.js';
+import { EventBusError, EventBusNotReadyError, EventValidationError } from '../shared/errors.js';
+import { EventBus } from '../core/event-bus.js';
 import type {
   EventBusReadiness,
   FailedDelivery,
@@ -14,8 +14,8 @@ import type {
   PublishOptions,
   ReplayOptions,
   ReplayResult,
-} from '../event-bus.js';
-import { EVENT_BUS_DEFAULTS } from '../event-bus.options.js';
+} from '../core/event-bus.js';
+import { EVENT_BUS_DEFAULTS } from '../core/event-bus.options.js';
 import type { NewDomainEvent, StoredEvent } from '../events/domain-event.js';
 import { prepareEvents, validateEvent } from '../events/event-validator.js';
 import type { AppendedEvent, EventQueryOptions, EventStore } from '../store/event-store.js';
@@ -23,8 +23,8 @@ import { validateRetryPolicy } from '../subscriptions/backoff.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../subscriptions/retry-policy.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import type { EventHandler, SubscribeOptions, Subscription } from '../subscriptions/subscription.js';
-import { EventReplayer } from '../transport/bullmq/delivery/event-replayer.js';
-import { checkFailedDeliveryFilter } from '../transport/bullmq/delivery/failed-delivery-filter.js';
+import { EventReplayer } from '../core/event-replayer.js';
+import { checkFailedDeliveryFilter } from '../core/failed-delivery-filter.js';
 import { DeliveryRecords, toFailedDelivery, type RecordedFailure } from './delivery-records.js';
 import { InMemoryDelivery } from './in-memory-delivery.js';
 import { InMemoryEventStore } from './in-memory-event-store.js';

@@ -1,4 +1,4 @@
-import type { EventValidationIssue } from '../errors.js';
+import type { EventValidationIssue } from '../shared/errors.js';
 import type { StoredEvent } from '../events/domain-event.js';
 import type { CheckedFilter } from '../store/event-filter.validation.js';
 import { readFilter } from '../store/event-filter.validation.js';

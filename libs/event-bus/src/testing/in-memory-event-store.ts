@@ -1,5 +1,5 @@
-import { EventBusConfigurationError, EventBusError, EventConflictError } from '../errors.js';
-import type { EventValidationIssue } from '../errors.js';
+import { EventBusConfigurationError, EventBusError, EventConflictError } from '../shared/errors.js';
+import type { EventValidationIssue } from '../shared/errors.js';
 import type { EventStatus, NewDomainEvent, StoredEvent } from '../events/domain-event.js';
 import { EVENT_STATUSES } from '../events/domain-event.js';
 import { differingFields } from '../events/event-equality.js';
@@ -56,7 +56,8 @@ interface Row {
  * There is no transaction to join: a `manager` is refused.
  */
 export class InMemoryEventStore extends EventStore {
-  private readonly maxPayloadBytes: number;
+  /** The limit this store validates payloads with (see `EventStore.maxPayloadBytes`). */
+  override readonly maxPayloadBytes: number;
   private readonly rows: Row[] = [];
   private readonly byId = new Map<string, Row>();
   private lastSequence = 0;

@@ -1,7 +1,7 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import type { ValueTransformer } from 'typeorm';
 import type { EventStatus } from '../../events/domain-event.js';
-import { HandlerDeliveryEntity } from '../../transport/bullmq/delivery/handler-delivery.entity.js';
+import { HandlerDeliveryEntity } from './handler-delivery.entity.js';
 
 /**
  * `pg` returns BIGINT as a string (a JavaScript number loses precision past 2^53). Sequence

@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import { EventBusError } from '../../errors.js';
+import { EventBusError } from '../../shared/errors.js';
 import type { EventStatus, StoredEvent } from '../../events/domain-event.js';
 import type { ValidatedEvent } from '../../events/event-validator.js';
 import type { CheckedFilter } from '../event-filter.validation.js';
@@ -10,11 +10,11 @@ import {
   buildStreamPage,
   buildStreamStart,
   MAX_SEQUENCE_SQL,
-} from './event-query.sql.js';
-import type { StreamPosition } from './event-query.sql.js';
+} from './schema/event-query.sql.js';
+import type { StreamPosition } from './schema/event-query.sql.js';
 import { callStore, DEFAULT_STORE_TIMEOUT_MS } from './store-availability.js';
-import { storedEventColumns, toStoredEvent } from './stored-event.mapper.js';
-import type { EventStoreRow } from './stored-event.mapper.js';
+import { storedEventColumns, toStoredEvent } from './schema/stored-event.mapper.js';
+import type { EventStoreRow } from './schema/stored-event.mapper.js';
 
 /** Whether `error` is an INSERT refused because one of its ids is stored already. */
 export function isStoredIdViolation(error: unknown): boolean {

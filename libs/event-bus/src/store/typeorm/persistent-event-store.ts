@@ -1,7 +1,7 @@
 import type { LoggerService } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { EventBusConfigurationError, EventBusError, EventConflictError } from '../../errors.js';
-import type { EventValidationIssue } from '../../errors.js';
+import { EventBusConfigurationError, EventBusError, EventConflictError } from '../../shared/errors.js';
+import type { EventValidationIssue } from '../../shared/errors.js';
 import type { EventStatus, NewDomainEvent, StoredEvent } from '../../events/domain-event.js';
 import { EVENT_STATUSES } from '../../events/domain-event.js';
 import { differingFields } from '../../events/event-equality.js';
@@ -29,9 +29,11 @@ import type {
   EventStreamFilter,
   EventWriteOptions,
 } from '../event-store.js';
+import type { DeliveryLedger, DeliveryLedgerOptions, DeliveryLedgerSource } from '../../core/ports/delivery-ledger.js';
 import { isStoredIdViolation, type EventStoreRepository } from './event-store.repository.js';
 import { DEFAULT_CATCH_UP_TIMEOUT_MS, readGapSafeStream } from './gap-safe-stream.js';
 import { DEFAULT_STORE_TIMEOUT_MS } from './store-availability.js';
+import { TypeOrmDeliveryLedger } from './typeorm-delivery-ledger.js';
 
 export interface PersistentEventStoreOptions {
   /** Largest accepted payload (and metadata), as serialized JSON bytes. @default 1048576 (1 MiB) */
@@ -48,11 +50,16 @@ export interface PersistentEventStoreOptions {
 /**
  * The `EventStore` on PostgreSQL through TypeORM: validates, writes idempotently by id, and reads
  * in sequence order (gap-safe whenever the reader pages; `stream()` in the commit-safe order of
- * gap-safe-visibility.ts). The SQL is in `EventStoreRepository`.
+ * schema/gap-safe-visibility.ts). The SQL is in `EventStoreRepository`.
+ *
+ * It also offers the bus the delivery ledger of its database (`deliveryLedger()`): job ids, statuses,
+ * per-handler delivery records and the outbox live beside the events, so the bus needs no store of
+ * its own.
  */
-export class PersistentEventStore extends EventStore {
+export class PersistentEventStore extends EventStore implements DeliveryLedgerSource {
   readonly repository: EventStoreRepository;
-  private readonly maxPayloadBytes: number;
+  /** The payload limit every append validates with (`PersistentEventStoreOptions.maxPayloadBytes`). */
+  override readonly maxPayloadBytes: number;
   private readonly logger: LoggerService | undefined;
 
   constructor(repository: EventStoreRepository, options: PersistentEventStoreOptions = {}) {
@@ -66,6 +73,14 @@ export class PersistentEventStore extends EventStore {
     this.repository = repository.withTimeout(storeTimeoutMs);
     this.maxPayloadBytes = maxPayloadBytes;
     this.logger = options.logger;
+  }
+
+  /**
+   * The delivery records, statuses and outbox of the store's database, as the bus's transport uses
+   * them; statements a caller waits for are bounded by `storeTimeoutMs`.
+   */
+  deliveryLedger(options: DeliveryLedgerOptions): DeliveryLedger {
+    return new TypeOrmDeliveryLedger(this.repository.dataSource, options.storeTimeoutMs);
   }
 
   async save<P = unknown>(event: NewDomainEvent<P>, options?: EventWriteOptions): Promise<StoredEvent<P>> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { QueryFailedError } from 'typeorm';
-import { EventConflictError, StoreUnavailableError } from '../../errors.js';
-import { DeadlineExceededError } from '../../transport/with-deadline.js';
+import { EventConflictError, StoreUnavailableError } from '../../shared/errors.js';
+import { DeadlineExceededError } from '../../shared/with-deadline.js';
 import { asStoreError } from './store-availability.js';
 
 function driverError(fields: Record<string, unknown>, message = 'driver error'): Error {

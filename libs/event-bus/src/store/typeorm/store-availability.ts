@@ -4,8 +4,8 @@
  * with an error (a unique violation the store handles, a bug) is not an outage and passes unchanged.
  */
 import type { DataSource, EntityManager } from 'typeorm';
-import { EventBusError, StoreUnavailableError } from '../../errors.js';
-import { DeadlineExceededError, withDeadline } from '../../transport/with-deadline.js';
+import { EventBusError, StoreUnavailableError } from '../../shared/errors.js';
+import { DeadlineExceededError, withDeadline } from '../../shared/with-deadline.js';
 
 /** How long one call waits for PostgreSQL by default, in ms. */
 export const DEFAULT_STORE_TIMEOUT_MS = 5000;

@@ -1,37 +1,36 @@
 /**
- * What a started bus runs: the queue, the publisher, the relay and lost-job recovery, the worker.
- * Built in `start` (which undoes what it built if a later step fails) and torn down in `close`, in
- * the order that loses nothing: drain the worker while publishing still works (a handler may publish
- * the next event of a workflow), stop publishing (the batch in flight is flushed), stop the relay,
- * then close the queue — only if the bus created it. Every step is bounded: a queue that does not
- * answer delays shutdown by deadlines, never forever.
+ * What a started BullMQ transport runs: the queue, the relay and lost-job recovery, the worker, and
+ * the re-drive of failed deliveries. Built in `start` (which undoes what it built if a later step
+ * fails) and torn down in two steps the core bus calls around its publish flush: `drain` (the worker
+ * lets its running handlers finish) and `close` (the relay and recovery stop, then the queue closes
+ * — only if the transport created it). Every step is bounded: a queue that does not answer delays
+ * shutdown by deadlines, never forever.
  */
 import type { LoggerService } from '@nestjs/common';
 import type { Queue } from 'bullmq';
-import type { DataSource } from 'typeorm';
-import type { EventBusOptions } from '../../event-bus.options.js';
-import type { EventStore } from '../../store/event-store.js';
+import type { EventBusReadiness, FailedDeliveryFilter } from '../../core/event-bus.js';
+import type { DeliveryLedger } from '../../core/ports/delivery-ledger.js';
+import type { DispatchOptions } from '../../core/ports/event-transport.js';
+import type { StoredEvent } from '../../events/domain-event.js';
+import { withDeadline } from '../../shared/with-deadline.js';
 import type { SubscriptionManager } from '../../subscriptions/subscription-manager.js';
 import { OutboxRelay } from '../outbox/outbox-relay.js';
-import { withDeadline } from '../with-deadline.js';
-import type { EventBusReadiness } from '../../event-bus.js';
-import { closeQueueWithin, queueAnswers } from './bounded-close.js';
+import type { EventBusOptions } from './bullmq-event-bus.options.js';
 import type { BusSettings } from './bus-settings.js';
 import { EventDeliveryWorker } from './delivery/event-delivery-worker.js';
-import { FailedDeliveries } from './delivery/failed-deliveries.js';
-import { EventEnqueuer } from './event-enqueuer.js';
-import { EventPublisher } from './event-publisher.js';
-import { LostJobRecovery } from './lost-job-recovery.js';
-import { QueueStartRetry } from './queue-start-retry.js';
-import { warnUnlessNoEviction } from './queue-backend.js';
-import type { QueueBackend } from './queue-backend.js';
+import { FailedDeliveryRedrive } from './failed-delivery-redrive.js';
+import { closeQueueWithin, queueAnswers } from './queue/bounded-close.js';
+import { EventEnqueuer } from './queue/event-enqueuer.js';
+import { warnUnlessNoEviction } from './queue/queue-backend.js';
+import type { QueueBackend } from './queue/queue-backend.js';
+import { QueueStartRetry } from './queue/queue-start-retry.js';
+import { LostJobRecovery } from './recovery/lost-job-recovery.js';
 
 export interface BusRuntimeDeps {
-  options: EventBusOptions;
+  options: Pick<EventBusOptions, 'queue' | 'workerOptions'>;
   backend: QueueBackend;
   settings: BusSettings;
-  eventStore: EventStore;
-  dataSource: DataSource;
+  ledger: DeliveryLedger;
   subscriptions: SubscriptionManager;
   logger: LoggerService;
 }
@@ -40,8 +39,7 @@ export interface BusRuntimeDeps {
 const POSTGRES_QUEUE_READY_TIMEOUT_MS = 30_000;
 
 export class BusRuntime {
-  readonly publisher: EventPublisher;
-  readonly failedDeliveries: FailedDeliveries;
+  private readonly redrive: FailedDeliveryRedrive;
   private relay?: OutboxRelay;
   private lostJobs?: LostJobRecovery;
   private worker?: EventDeliveryWorker;
@@ -69,21 +67,29 @@ export class BusRuntime {
     private readonly ownsQueue: boolean,
     private readonly enqueuer: EventEnqueuer,
   ) {
-    const { eventStore, dataSource, subscriptions, settings, logger } = deps;
+    const { ledger, subscriptions, settings } = deps;
     queue.on('error', this.onQueueError);
     queue.getBackend().on('ready', this.onQueueReady);
-    this.publisher = new EventPublisher(eventStore, enqueuer, dataSource, logger, settings.storeTimeoutMs);
-    this.failedDeliveries = new FailedDeliveries({
-      dataSource,
+    this.redrive = new FailedDeliveryRedrive({
+      failed: ledger.failed,
       queue,
       subscriptions,
       defaultRetry: settings.defaultRetry,
     });
   }
 
-  /** Whether publishing (and every call of a running bus) is accepted: until `close` has drained the worker. */
-  get accepting(): boolean {
-    return this.publisher.accepting;
+  /** The queue's name, as log lines give it. */
+  get queueName(): string {
+    return this.queue.name;
+  }
+
+  /** One `addBulk` of event jobs (see `EventEnqueuer.enqueue`); resolves to their job ids. */
+  dispatch(events: readonly StoredEvent[], options: DispatchOptions): Promise<string[]> {
+    return this.enqueuer.enqueue(events, options);
+  }
+
+  redriveFailed(filter: FailedDeliveryFilter): Promise<number> {
+    return this.redrive.retry(filter);
   }
 
   /** Whether this process consumes the queue (or will, once the queue answers). */
@@ -114,6 +120,7 @@ export class BusRuntime {
     try {
       await runtime.startParts();
     } catch (error) {
+      await runtime.drain().catch(() => undefined);
       await runtime.close().catch(() => undefined);
       throw error;
     }
@@ -121,16 +128,17 @@ export class BusRuntime {
   }
 
   private async startParts(): Promise<void> {
-    const { backend, settings, dataSource, subscriptions, logger } = this.deps;
+    const { backend, settings, ledger, subscriptions, logger } = this.deps;
     const answered = await this.waitForQueue();
     if (answered && backend.kind === 'redis') await warnUnlessNoEviction(this.queue, logger, settings.enqueueTimeoutMs);
 
     if (settings.relay) {
-      this.relay = new OutboxRelay(dataSource, this.enqueuer, settings.relay, logger);
+      this.relay = new OutboxRelay(ledger.outbox, this.enqueuer, settings.relay, logger);
       await this.relay.start(settings.enqueueTimeoutMs);
       this.lostJobs = new LostJobRecovery({
         queue: this.queue,
-        dataSource,
+        unfinished: ledger.unfinished,
+        deliveries: ledger.deliveries,
         enqueuer: this.enqueuer,
         logger,
         intervalMs: settings.relay.lostJobCheckIntervalMs,
@@ -154,7 +162,8 @@ export class BusRuntime {
         concurrency: settings.concurrency,
         prefetch: settings.prefetch,
         workerOptions: this.deps.options.workerOptions,
-        dataSource,
+        deliveries: ledger.deliveries,
+        statuses: ledger.statuses,
         logger,
         queueTimeoutMs: settings.enqueueTimeoutMs,
         shutdownTimeoutMs: settings.shutdownTimeoutMs,
@@ -229,36 +238,48 @@ export class BusRuntime {
     );
   }
 
-  /** Idempotent only through the bus (which calls it once); each step runs even if an earlier one failed. */
+  /** Stops the start-up retry and drains the worker (its running handlers finish, bounded). */
+  async drain(): Promise<void> {
+    const errors: unknown[] = [];
+    // A worker still waiting for its queue never started: nothing to drain.
+    await collect(errors, this.startRetry && (() => this.startRetry!.stop()));
+    // Running handlers finish first; what they publish is stored and enqueued (or left to the relay).
+    await collect(errors, this.worker && (() => this.worker!.close()));
+    throwCollected(errors);
+  }
+
+  /**
+   * Stops the relay and recovery, then closes the queue if it is ours. Each step waits at most
+   * `enqueueTimeoutMs` (PostgreSQL or Redis may hang) and runs even if an earlier one failed.
+   */
   async close(): Promise<void> {
     const errors: unknown[] = [];
-    const step = async (work: (() => Promise<void>) | undefined): Promise<void> => {
-      try {
-        await work?.();
-      } catch (error) {
-        errors.push(error);
-      }
-    };
     const { settings, logger } = this.deps;
-    // A worker still waiting for its queue never started: nothing to drain.
-    await step(this.startRetry && (() => this.startRetry!.stop()));
-    // Running handlers finish first; what they publish is stored and enqueued (or left to the relay).
-    await step(this.worker && (() => this.worker!.close()));
-    // Each later step waits at most `enqueueTimeoutMs`: PostgreSQL or Redis may hang.
     const stepMs = settings.enqueueTimeoutMs;
-    await step(() => this.publisher.close(stepMs));
     await Promise.all([
-      step(this.relay && (() => this.relay!.stop(stepMs))),
-      step(this.lostJobs && (() => this.lostJobs!.stop(stepMs))),
+      collect(errors, this.relay && (() => this.relay!.stop(stepMs))),
+      collect(errors, this.lostJobs && (() => this.lostJobs!.stop(stepMs))),
     ]);
     this.closed = true;
-    if (this.ownsQueue) await step(() => closeQueueWithin(this.queue, settings.enqueueTimeoutMs, logger));
+    if (this.ownsQueue) await collect(errors, () => closeQueueWithin(this.queue, settings.enqueueTimeoutMs, logger));
     if (!this.ownsQueue) {
       // A queue someone else owns is theirs again; a closed queue of our own keeps the silent listener.
       this.queue.off('error', this.onQueueError);
       this.queue.getBackend().removeListener('ready', this.onQueueReady);
     }
-    if (errors.length === 1) throw errors[0];
-    if (errors.length > 1) throw new AggregateError(errors, 'Closing the event bus failed in several steps');
+    throwCollected(errors);
   }
+}
+
+async function collect(errors: unknown[], work: (() => Promise<void>) | undefined): Promise<void> {
+  try {
+    await work?.();
+  } catch (error) {
+    errors.push(error);
+  }
+}
+
+function throwCollected(errors: unknown[]): void {
+  if (errors.length === 1) throw errors[0];
+  if (errors.length > 1) throw new AggregateError(errors, 'Closing the event transport failed in several steps');
 }

@@ -1,4 +1,4 @@
-import type { RelayOptions } from '../../event-bus.options.js';
+import type { RelayOptions } from '../../core/event-bus.options.js';
 import type { RetryPolicy } from '../../subscriptions/retry-policy.js';
 import { DEFAULT_RELAY_SETTINGS } from '../outbox/outbox-relay.js';
 import type { OutboxRelaySettings } from '../outbox/outbox-relay.js';

@@ -5,15 +5,14 @@
  * has the bus; relays in many processes share the rows through `FOR UPDATE SKIP LOCKED`.
  */
 import type { LoggerService } from '@nestjs/common';
-import type { DataSource } from 'typeorm';
-import type { EventStoreRow } from '../../store/typeorm/stored-event.mapper.js';
-import { toStoredEvent } from '../../store/typeorm/stored-event.mapper.js';
-import type { EventEnqueuer } from '../bullmq/event-enqueuer.js';
-import { postgresClientConfig } from '../postgres-client-config.js';
-import { withDeadline } from '../with-deadline.js';
-import { OutboxListener } from './outbox-listener.js';
-import type { OutboxNotice } from './outbox-listener.js';
-import { CLAIM_UNENQUEUED_SQL, MARK_ENQUEUED_SQL } from './outbox.sql.js';
+import type { Outbox, OutboxListener, OutboxNotice } from '../../core/ports/outbox.js';
+import type { StoredEvent } from '../../events/domain-event.js';
+import { withDeadline } from '../../shared/with-deadline.js';
+
+/** What the relay hands claimed events to: the transport's enqueue (job ids in input order). */
+export interface RelayEnqueuer {
+  enqueue(events: readonly StoredEvent[]): Promise<string[]>;
+}
 
 export interface OutboxRelaySettings {
   /** Period of the sweep, in ms. */
@@ -46,13 +45,13 @@ export class OutboxRelay {
   private failing = false;
 
   constructor(
-    private readonly dataSource: DataSource,
-    private readonly enqueuer: EventEnqueuer,
+    private readonly outbox: Outbox,
+    private readonly enqueuer: RelayEnqueuer,
     private readonly settings: OutboxRelaySettings,
     private readonly logger: LoggerService,
   ) {
     if (settings.listen) {
-      this.listener = new OutboxListener(postgresClientConfig(dataSource), (notice) => this.notice(notice), logger);
+      this.listener = outbox.listener((notice) => this.notice(notice), logger);
     }
   }
 
@@ -148,18 +147,9 @@ export class OutboxRelay {
 
   /** Claims up to one batch, enqueues it and records the job ids, in one transaction. Returns how many. */
   private claimAndEnqueue(graceMs: number, ids?: string[]): Promise<number> {
-    return this.dataSource.transaction(async (manager) => {
-      const rows: EventStoreRow[] = await manager.query(CLAIM_UNENQUEUED_SQL, [
-        this.settings.batchSize,
-        Math.round(graceMs),
-        ids ?? null,
-      ]);
-      if (rows.length === 0) return 0;
-      const events = rows.map((row) => toStoredEvent(row));
-      const jobIds = await this.enqueuer.enqueue(events);
-      await manager.query(MARK_ENQUEUED_SQL, [events.map((event) => event.id), jobIds]);
-      return rows.length;
-    });
+    return this.outbox.claimPending({ batchSize: this.settings.batchSize, olderThanMs: graceMs, ids }, (events) =>
+      this.enqueuer.enqueue(events),
+    );
   }
 
   private failed(error: Error): void {

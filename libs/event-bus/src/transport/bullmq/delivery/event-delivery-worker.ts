@@ -1,10 +1,10 @@
 import type { LoggerService } from '@nestjs/common';
 import type { Job, Processor, Worker, WorkerOptions } from 'bullmq';
-import type { DataSource } from 'typeorm';
-import { EVENT_BUS_DEFAULTS, type EventBusWorkerOptions } from '../../../event-bus.options.js';
+import type { DeliveryRecords, EventStatuses } from '../../../core/ports/delivery-records.js';
+import { EVENT_BUS_DEFAULTS, type EventBusWorkerOptions } from '../../../core/event-bus.options.js';
 import type { RetryPolicy } from '../../../subscriptions/retry-policy.js';
 import type { SubscriptionManager } from '../../../subscriptions/subscription-manager.js';
-import { withDeadline } from '../../with-deadline.js';
+import { withDeadline } from '../../../shared/with-deadline.js';
 import {
   closeWithin,
   dropConnections,
@@ -12,13 +12,17 @@ import {
   interruptFetch,
   queueAnswers,
   type QueueConnectionOwner,
-} from '../bounded-close.js';
-import { EVENT_JOB, HANDLER_JOB, type EventJobData, type HandlerJobData } from '../event-jobs.js';
+} from '../queue/bounded-close.js';
+import { EVENT_JOB, HANDLER_JOB, type EventJobData, type HandlerJobData } from '../jobs/event-jobs.js';
 import { EventJobProcessor } from './event-job-processor.js';
-import { HandlerDeliveryRepository } from './handler-delivery.repository.js';
 import { HandlerJobProcessor } from './handler-job-processor.js';
 import { createHandlerSlots } from './handler-slots.js';
-import { handlerBackoffStrategy, KEEP_COMPLETED_JOBS, KEEP_FAILED_JOBS, type HandlerJobQueue } from './handler-jobs.js';
+import {
+  handlerBackoffStrategy,
+  KEEP_COMPLETED_JOBS,
+  KEEP_FAILED_JOBS,
+  type HandlerJobQueue,
+} from '../jobs/handler-jobs.js';
 import { StatusWriter } from './status-writer.js';
 
 /**
@@ -56,7 +60,9 @@ export interface EventDeliveryWorkerDeps {
   /** Jobs taken from the queue beyond `concurrency`, waiting for a handler slot. */
   prefetch: number;
   workerOptions?: EventBusWorkerOptions;
-  dataSource: DataSource;
+  /** The store's delivery records and event statuses. */
+  deliveries: DeliveryRecords;
+  statuses: EventStatuses;
   logger: LoggerService;
   /**
    * Deadline of the queue commands the worker issues on its own (adding handler jobs) and of each
@@ -85,7 +91,7 @@ export class EventDeliveryWorker {
   constructor(private readonly deps: EventDeliveryWorkerDeps) {
     this.queueTimeoutMs = deps.queueTimeoutMs ?? EVENT_BUS_DEFAULTS.enqueueTimeoutMs;
     this.shutdownTimeoutMs = deps.shutdownTimeoutMs ?? EVENT_BUS_DEFAULTS.shutdownTimeoutMs;
-    const records = new HandlerDeliveryRepository(deps.dataSource);
+    const records = deps.deliveries;
     const common = {
       subscriptions: deps.subscriptions,
       defaultRetry: deps.defaultRetry,
@@ -100,7 +106,7 @@ export class EventDeliveryWorker {
       queue: {
         addBulk: (jobs) => withDeadline(deps.queue.addBulk(jobs), this.queueTimeoutMs, 'The event queue'),
       },
-      statuses: new StatusWriter(deps.dataSource),
+      statuses: new StatusWriter(deps.statuses),
     });
     this.handlerJobs = new HandlerJobProcessor(common);
   }

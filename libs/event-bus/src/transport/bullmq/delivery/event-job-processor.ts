@@ -2,11 +2,16 @@ import type { LoggerService } from '@nestjs/common';
 import type { StoredEvent } from '../../../events/domain-event.js';
 import type { RetryPolicy } from '../../../subscriptions/retry-policy.js';
 import type { RegisteredHandler, SubscriptionManager } from '../../../subscriptions/subscription-manager.js';
-import type { EventJobData } from '../event-jobs.js';
-import type { DeliveryRecord, DeliveryRecordWrite, HandlerDeliveryRepository } from './handler-delivery.repository.js';
-import { handlerJob, retryDelay, type HandlerJobQueue } from './handler-jobs.js';
-import { describeError, eventForHandlers, runHandler, type HandlerOutcome } from './handler-runner.js';
-import { logHandlerFailure } from './handler-failure-log.js';
+import type { EventJobData } from '../jobs/event-jobs.js';
+import type { DeliveryRecord, DeliveryRecordWrite, DeliveryRecords } from '../../../core/ports/delivery-records.js';
+import { handlerJob, retryDelay, type HandlerJobQueue } from '../jobs/handler-jobs.js';
+import {
+  describeError,
+  eventForHandlers,
+  runHandler,
+  type HandlerOutcome,
+} from '../../../subscriptions/handler-runner.js';
+import { logHandlerFailure } from '../../../subscriptions/handler-failure-log.js';
 import type { HandlerSlots } from './handler-slots.js';
 import type { StatusWriter } from './status-writer.js';
 
@@ -17,7 +22,7 @@ export interface EventJobProcessorDeps {
   queue: HandlerJobQueue;
   subscriptions: SubscriptionManager;
   defaultRetry: RetryPolicy;
-  records: HandlerDeliveryRepository;
+  records: DeliveryRecords;
   statuses: StatusWriter;
   /** Bounds the events whose handlers run at once in this process. */
   slots: HandlerSlots;

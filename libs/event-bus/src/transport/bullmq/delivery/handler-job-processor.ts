@@ -2,17 +2,23 @@ import type { LoggerService } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
 import type { RetryPolicy } from '../../../subscriptions/retry-policy.js';
 import type { SubscriptionManager } from '../../../subscriptions/subscription-manager.js';
-import type { HandlerJobData, RecordedFailure } from '../event-jobs.js';
-import type { DeliveryRecordWrite, HandlerDeliveryRepository } from './handler-delivery.repository.js';
-import { logHandlerFailure } from './handler-failure-log.js';
+import type { HandlerJobData, RecordedFailure } from '../jobs/event-jobs.js';
+import type { DeliveryRecordWrite, DeliveryRecords } from '../../../core/ports/delivery-records.js';
+import { logHandlerFailure } from '../../../subscriptions/handler-failure-log.js';
 import type { HandlerSlots } from './handler-slots.js';
-import { policyOf } from './handler-jobs.js';
-import { describeError, eventForHandlers, failure, runHandler, type HandlerOutcome } from './handler-runner.js';
+import { policyOf } from '../jobs/handler-jobs.js';
+import {
+  describeError,
+  eventForHandlers,
+  failure,
+  runHandler,
+  type HandlerOutcome,
+} from '../../../subscriptions/handler-runner.js';
 
 export interface HandlerJobProcessorDeps {
   subscriptions: SubscriptionManager;
   defaultRetry: RetryPolicy;
-  records: HandlerDeliveryRepository;
+  records: DeliveryRecords;
   /** Bounds the handler runs of this process, shared with the event jobs. */
   slots: HandlerSlots;
   logger: LoggerService;

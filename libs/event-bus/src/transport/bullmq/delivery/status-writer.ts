@@ -1,6 +1,5 @@
-import type { DataSource } from 'typeorm';
-import { MicroBatcher } from './micro-batcher.js';
-import { MARK_PROCESSED_SQL, MARK_PROCESSING_SQL } from './status.sql.js';
+import type { EventStatuses } from '../../../core/ports/delivery-records.js';
+import { MicroBatcher } from '../../../shared/micro-batcher.js';
 
 /** One status write: the event, and the id of the event job delivering it (recorded if missing). */
 interface StatusWrite {
@@ -10,31 +9,29 @@ interface StatusWrite {
 
 /**
  * The happy path's status writes, batched across the jobs a worker runs concurrently: one UPDATE
- * per batch instead of one per event (status.sql.ts). Each job awaits its own write before it
- * completes, so a completed job always has its status committed.
+ * per batch instead of one per event (the store's `EventStatuses`). Each job awaits its own write
+ * before it completes, so a completed job always has its status committed.
  */
 export class StatusWriter {
   private readonly processing: MicroBatcher<StatusWrite, boolean>;
   private readonly processed: MicroBatcher<StatusWrite, void>;
 
-  constructor(dataSource: DataSource) {
+  constructor(statuses: EventStatuses) {
     this.processing = new MicroBatcher(async (writes) => {
       const ids = writes.map((write) => write.eventId);
       // The caller must know which rows were not `pending` (re-deliveries: it then looks at the
-      // handler records instead of running everything again). TypeORM's PostgreSQL driver answers
-      // an UPDATE with `[rows, affectedCount]`.
-      const [rows]: [Array<{ id: string }>, number] = await dataSource.query(MARK_PROCESSING_SQL, [
+      // handler records instead of running everything again).
+      const moved = await statuses.markProcessing(
         ids,
         writes.map((write) => write.jobId),
-      ]);
-      const moved = new Set(rows.map((row) => row.id));
+      );
       return ids.map((id) => moved.has(id));
     });
     this.processed = new MicroBatcher<StatusWrite, void>(async (writes) => {
-      await dataSource.query(MARK_PROCESSED_SQL, [
+      await statuses.markProcessed(
         writes.map((write) => write.eventId),
         writes.map((write) => write.jobId),
-      ]);
+      );
       return writes.map(() => undefined);
     });
   }

@@ -1,0 +1,224 @@
+/**
+ * The core bus: validate → append → dispatch, the micro-batched publish path, transactional publish
+ * through the outbox, subscribe, replay, failed deliveries and readiness. It depends on ports only:
+ * the `EventStore`, the store's `DeliveryLedger` and an `EventTransport`. `BullMQEventBus` is this
+ * bus on the BullMQ transport; an in-memory transport plugs in the same way.
+ */
+import type { LoggerService } from '@nestjs/common';
+import type { NewDomainEvent, StoredEvent } from '../events/domain-event.js';
+import { prepareEvents, validateEvent } from '../events/event-validator.js';
+import { EventBusNotReadyError, EventValidationError } from '../shared/errors.js';
+import type { EventQueryOptions, EventStore } from '../store/event-store.js';
+import type { SubscriptionManager } from '../subscriptions/subscription-manager.js';
+import type { EventHandler, SubscribeOptions, Subscription } from '../subscriptions/subscription.js';
+import { EventBus } from './event-bus.js';
+import type {
+  EventBusReadiness,
+  FailedDelivery,
+  FailedDeliveryFilter,
+  PublishOptions,
+  ReplayOptions,
+  ReplayResult,
+} from './event-bus.js';
+import { EventPublisher } from './event-publisher.js';
+import { EventReplayer } from './event-replayer.js';
+import { checkFailedDeliveryFilter } from './failed-delivery-filter.js';
+import type { DeliveryLedger } from './ports/delivery-ledger.js';
+import type { EventTransport } from './ports/event-transport.js';
+
+/** What the core bus is built from. */
+export interface DurableEventBusParts {
+  eventStore: EventStore;
+  /** The store's side of delivery: job ids, outbox, failed deliveries, the schema check. */
+  ledger: DeliveryLedger;
+  transport: EventTransport;
+  subscriptions: SubscriptionManager;
+  logger: LoggerService;
+  /** The bus's own payload limit, when one was given (checked before the store's, when they differ). */
+  maxPayloadBytes?: number;
+  /** Deadline of each step of `close()` after the running handlers finished (the publish flush), in ms. */
+  closeStepTimeoutMs: number;
+}
+
+export class DurableEventBus extends EventBus {
+  private readonly replayer: EventReplayer;
+  /** Set when the bus must check payload sizes itself: its limit differs from the store's. */
+  private readonly payloadLimit?: number;
+  /** Set once started; publishing goes through it until `close()` has drained the transport. */
+  private publisher?: EventPublisher;
+  private starting?: Promise<void>;
+  private closing?: Promise<void>;
+  /** Set once `close()` has finished. */
+  private closed = false;
+
+  constructor(private readonly parts: DurableEventBusParts) {
+    super();
+    this.payloadLimit = payloadLimitToCheck(parts.maxPayloadBytes, parts.eventStore);
+    this.replayer = new EventReplayer({
+      eventStore: parts.eventStore,
+      subscriptions: parts.subscriptions,
+      logger: parts.logger,
+    });
+  }
+
+  /** Checks the schema, starts the transport (and with it the relay and the consumers). Safe to call twice. */
+  initialize(): Promise<void> {
+    if (this.closing) return Promise.reject(new EventBusNotReadyError('The event bus is closed; create a new one.'));
+    this.starting ??= this.start().catch((error: unknown) => {
+      this.starting = undefined; // a failed start may be retried
+      throw error;
+    });
+    return this.starting;
+  }
+
+  /**
+   * Stops taking work and lets running handlers finish — they may still publish — then stops
+   * publishing (the batch in flight is flushed) and closes the transport. Every step is bounded, so
+   * a store or queue that does not answer delays it but cannot hang it. Safe to call twice.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.starting?.catch(() => undefined);
+      try {
+        await this.stop();
+      } finally {
+        this.publisher = undefined;
+        this.closed = true;
+      }
+    })();
+    return this.closing;
+  }
+
+  readiness(): EventBusReadiness {
+    if (this.closing)
+      return { ready: false, reason: this.closed ? 'the event bus is closed' : 'the event bus is closing' };
+    if (this.publisher) return this.parts.transport.readiness();
+    return { ready: false, reason: this.starting ? 'the event bus is starting' : 'initialize() was not called' };
+  }
+
+  async publish<P = unknown>(event: NewDomainEvent<P>, options?: PublishOptions): Promise<StoredEvent<P>> {
+    const publisher = await this.ready('publish');
+    if (this.payloadLimit !== undefined) validateEvent(event, { maxPayloadBytes: this.payloadLimit });
+    const events = [event as NewDomainEvent];
+    const [stored] = options?.manager
+      ? await publisher.publishInTransaction(events, true, options.manager)
+      : await publisher.publish(events, true);
+    return stored as StoredEvent<P>;
+  }
+
+  async publishAll<P = unknown>(events: NewDomainEvent<P>[], options?: PublishOptions): Promise<StoredEvent<P>[]> {
+    const publisher = await this.ready('publishAll');
+    if (!Array.isArray(events)) {
+      throw new EventValidationError([{ field: 'events', message: 'must be an array of events' }]);
+    }
+    if (events.length === 0) return [];
+    if (this.payloadLimit !== undefined) prepareEvents(events, { maxPayloadBytes: this.payloadLimit });
+    const stored = options?.manager
+      ? await publisher.publishInTransaction(events, false, options.manager)
+      : await publisher.publish(events, false);
+    return stored as StoredEvent<P>[];
+  }
+
+  async subscribe<P = unknown>(
+    pattern: string | string[],
+    handler: EventHandler<P>,
+    options?: SubscribeOptions,
+  ): Promise<Subscription> {
+    const { subscriptions, transport, logger } = this.parts;
+    const subscription = subscriptions.add(pattern, handler, { ...options, source: 'runtime' });
+    if (this.publisher && transport.consuming) {
+      logger.warn(
+        `Handler "${subscription.handler}" was subscribed after start-up: only this process runs it. Other ` +
+          `workers of ${transport.name} do not know it, and events they take skip it. Declare ` +
+          'handlers with @OnEvent (or subscribe before initialize()) in every worker process.',
+      );
+    }
+    return subscription;
+  }
+
+  async unsubscribe(subscription: Subscription): Promise<void> {
+    this.parts.subscriptions.remove(subscription);
+  }
+
+  getEventsByWorkflowId<P = unknown>(workflowId: string, options?: EventQueryOptions): Promise<StoredEvent<P>[]> {
+    return this.parts.eventStore.getEventsByWorkflowId<P>(workflowId, options);
+  }
+
+  /** Needs only the store and the handlers: works before `initialize()` too (e.g. in a script). */
+  replayEvents(from: Date, options?: ReplayOptions): Promise<ReplayResult> {
+    return this.replayer.replay(from, options);
+  }
+
+  /** One query, bounded by the store's deadline. */
+  async getFailedDeliveries(filter?: FailedDeliveryFilter): Promise<FailedDelivery[]> {
+    await this.ready('getFailedDeliveries');
+    checkFailedDeliveryFilter(filter); // before any SQL
+    return this.parts.ledger.failed.listFailed(filter);
+  }
+
+  /** The transport re-drives them (it owns the queue), through the ledger's records. */
+  async retryFailed(filter?: FailedDeliveryFilter): Promise<number> {
+    await this.ready('retryFailed');
+    checkFailedDeliveryFilter(filter); // before any SQL, the probe's included
+    return this.parts.transport.redriveFailed(filter ?? {});
+  }
+
+  private async start(): Promise<void> {
+    const { eventStore, ledger, transport, logger } = this.parts;
+    // Before anything connects: an unmigrated database is a configuration error, not an outage.
+    await ledger.assertSchemaMigrated();
+    await transport.start();
+    this.publisher = new EventPublisher(eventStore, transport, ledger, logger);
+  }
+
+  /**
+   * The order that loses nothing: drain the consumers while publishing still works (a handler may
+   * publish the next event of a workflow), stop publishing (the batch in flight is flushed), then
+   * close the transport. Each step runs even if an earlier one failed.
+   */
+  private async stop(): Promise<void> {
+    const publisher = this.publisher;
+    if (!publisher) return; // never started: nothing to stop
+    const { transport, closeStepTimeoutMs } = this.parts;
+    const errors: unknown[] = [];
+    const step = async (work: () => Promise<void>): Promise<void> => {
+      try {
+        await work();
+      } catch (error) {
+        errors.push(...(error instanceof AggregateError ? (error.errors as unknown[]) : [error]));
+      }
+    };
+    await step(() => transport.drain());
+    await step(() => publisher.close(closeStepTimeoutMs));
+    await step(() => transport.close());
+    if (errors.length === 1) throw errors[0];
+    if (errors.length > 1) throw new AggregateError(errors, 'Closing the event bus failed in several steps');
+  }
+
+  /**
+   * The started publisher; a call made while `initialize()` is still in progress waits for it. While
+   * `close()` drains the consumers the bus still works, so handlers finishing their job can publish.
+   */
+  private async ready(method: string): Promise<EventPublisher> {
+    if (!this.publisher && this.starting && !this.closing) await this.starting.catch(() => undefined);
+    const publisher = this.publisher;
+    if (publisher?.accepting) return publisher;
+    throw new EventBusNotReadyError(
+      this.closed
+        ? `${method}() was called after close() had finished; create a new event bus.`
+        : this.closing
+          ? `${method}() was called while the event bus was closing, after its running handlers had finished; ` +
+            'create a new event bus.'
+          : `${method}() was called before initialize(): await bus.initialize() first (the Nest module does it on bootstrap).`,
+    );
+  }
+}
+
+/**
+ * The store validates every event it appends, with its own payload limit. The bus checks first only
+ * when its own `maxPayloadBytes` is given and differs, so an event is normally validated once.
+ */
+function payloadLimitToCheck(busLimit: number | undefined, eventStore: EventStore): number | undefined {
+  if (busLimit === undefined) return undefined;
+  return eventStore.maxPayloadBytes === busLimit ? undefined : busLimit;
+}

@@ -1,0 +1,89 @@
+import type { EntityManager } from 'typeorm';
+import type { NewDomainEvent, StoredEvent } from '../events/domain-event.js';
+import type { EventQueryOptions } from '../store/event-store.js';
+import type { EventHandler, SubscribeOptions, Subscription } from '../subscriptions/subscription.js';
+import type { EventBusReadiness } from './ports/event-transport.js';
+import type { FailedDelivery, FailedDeliveryFilter } from './ports/failed-delivery-records.js';
+
+// Declared beside the ports that also speak of them (core/ports never imports this folder).
+export type { EventBusReadiness } from './ports/event-transport.js';
+export type { FailedDelivery, FailedDeliveryFilter } from './ports/failed-delivery-records.js';
+
+export interface PublishOptions {
+  /** Join the caller's TypeORM transaction: the event is stored with the caller's writes and enqueued after commit. */
+  manager?: EntityManager;
+}
+
+export interface ReplayProgress {
+  events: number;
+  handlerCalls: number;
+  failed: number;
+  /** Sequence number of the last event delivered. */
+  lastSequence: number;
+}
+
+export interface ReplayOptions {
+  /** Only events whose `timestamp` is before this (exclusive). */
+  to?: Date;
+  types?: string[];
+  tenantId?: string;
+  workflowId?: string;
+  /** Only these handlers (by name); handlers declared with `replay: false` never take part. */
+  handlers?: string[];
+  onProgress?: (progress: ReplayProgress) => void;
+}
+
+export interface ReplayResult {
+  /** Events delivered. */
+  events: number;
+  /** Handler calls made. */
+  handlerCalls: number;
+  /** Handler calls that threw. */
+  failed: number;
+}
+
+/**
+ * The event bus; the abstract class is the injection token (`constructor(private readonly bus: EventBus)`).
+ * `BullMQEventBus` is the implementation.
+ */
+export abstract class EventBus {
+  /** Validates, stores (status `pending`) and enqueues one event. Idempotent by event id. */
+  abstract publish<P = unknown>(event: NewDomainEvent<P>, options?: PublishOptions): Promise<StoredEvent<P>>;
+
+  /** As `publish` for a batch, all-or-nothing: one INSERT, one `addBulk`. */
+  abstract publishAll<P = unknown>(events: NewDomainEvent<P>[], options?: PublishOptions): Promise<StoredEvent<P>[]>;
+
+  /** Registers a handler in code (for scripts and tests; prefer `@OnEvent` in apps). */
+  abstract subscribe<P = unknown>(
+    pattern: string | string[],
+    handler: EventHandler<P>,
+    options?: SubscribeOptions,
+  ): Promise<Subscription>;
+
+  abstract unsubscribe(subscription: Subscription): Promise<void>;
+
+  abstract getEventsByWorkflowId<P = unknown>(
+    workflowId: string,
+    options?: EventQueryOptions,
+  ): Promise<StoredEvent<P>[]>;
+
+  /** Re-delivers stored events with `timestamp >= from` to the matching handlers, in sequence order. */
+  abstract replayEvents(from: Date, options?: ReplayOptions): Promise<ReplayResult>;
+
+  abstract getFailedDeliveries(filter?: FailedDeliveryFilter): Promise<FailedDelivery[]>;
+
+  /** Re-drives failed deliveries, each with a fresh `maxAttempts`; resolves to how many. */
+  abstract retryFailed(filter?: FailedDeliveryFilter): Promise<number>;
+
+  /** Connects and starts consuming. Called by the module on bootstrap; safe to call twice. */
+  abstract initialize(): Promise<void>;
+
+  /** Stops consuming (running handlers finish) and closes what the bus opened. Safe to call twice. */
+  abstract close(): Promise<void>;
+
+  /**
+   * Whether the bus is ready, for a health check: false before `initialize()` finished, while the queue
+   * it needs did not answer yet at start-up (it keeps trying) or its connection fails, and after `close()`.
+   */
+  abstract readiness(): EventBusReadiness;
+}

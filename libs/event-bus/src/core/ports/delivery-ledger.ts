@@ -1,0 +1,51 @@
+/**
+ * The store-side ports a bus needs beside the `EventStore`: everything of PostgreSQL the delivery
+ * machinery reads or writes, each table with one owner (the store side). A store offers them through
+ * `deliveryLedger()`; `PersistentEventStore` does, with `TypeOrmDeliveryLedger`.
+ */
+import type { EventStore } from '../../store/event-store.js';
+import type { DeliveryRecords, EventStatuses, JobIdRecords } from './delivery-records.js';
+import type { FailedDeliveryRecords } from './failed-delivery-records.js';
+import type { Outbox } from './outbox.js';
+import type { UnfinishedEvents } from './unfinished-events.js';
+
+export interface DeliveryLedger {
+  readonly jobIds: JobIdRecords;
+  readonly statuses: EventStatuses;
+  readonly deliveries: DeliveryRecords;
+  readonly failed: FailedDeliveryRecords;
+  readonly unfinished: UnfinishedEvents;
+  readonly outbox: Outbox;
+  /** Rejects with `EventBusConfigurationError` naming the missing tables when the migrations have not run. */
+  assertSchemaMigrated(): Promise<void>;
+  /** Connection settings of the store's database, for a transport that keeps its queue there. */
+  connectionSettings(): StoreConnectionSettings;
+}
+
+/**
+ * Where the store's database is, in node-postgres terms (a subset of its `ClientConfig`, declared
+ * here so the public types need no driver typings).
+ */
+export interface StoreConnectionSettings {
+  connectionString?: string;
+  host?: string;
+  port?: number;
+  user?: string;
+  password?: string | (() => string | Promise<string>);
+  database?: string;
+  ssl?: boolean | object;
+}
+
+export interface DeliveryLedgerOptions {
+  /** How long one bounded statement waits for the store, in ms (`StoreUnavailableError` past it). */
+  storeTimeoutMs: number;
+}
+
+/** A store that offers the delivery ledger of its database. */
+export interface DeliveryLedgerSource {
+  deliveryLedger(options: DeliveryLedgerOptions): DeliveryLedger;
+}
+
+export function offersDeliveryLedger(store: EventStore): store is EventStore & DeliveryLedgerSource {
+  return typeof (store as Partial<DeliveryLedgerSource>).deliveryLedger === 'function';
+}

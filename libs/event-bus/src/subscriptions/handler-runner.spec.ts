@@ -1,0 +1,102 @@
+import { describe, expect, it } from '@jest/globals';
+import { NonRetryableEventError } from '../shared/errors.js';
+import type { StoredEvent } from '../events/domain-event.js';
+import type { RegisteredHandler } from './subscription-manager.js';
+import { describeError, eventForHandlers, runHandler, toError } from './handler-runner.js';
+
+const event: StoredEvent = {
+  id: '0b5f0a8e-2f55-4d47-9d59-3c3f0f1a9b10',
+  type: 'workflow.started',
+  timestamp: '2026-01-01T00:00:00.000Z',
+  tenantId: '11111111-1111-4111-8111-111111111111',
+  payload: { a: 1 },
+  sequenceNumber: 7,
+  status: 'pending',
+  createdAt: '2026-01-01T00:00:00.000Z',
+};
+
+function handler(invoke: RegisteredHandler['invoke']): RegisteredHandler {
+  return {
+    id: 'sub-1',
+    name: 'Test.handle',
+    patterns: ['**'],
+    retry: undefined,
+    replay: true,
+    source: 'runtime',
+    invoke,
+  };
+}
+
+const context = { attempt: 1, replay: false, handler: 'Test.handle' };
+
+describe('runHandler', () => {
+  it('reports success', async () => {
+    await expect(
+      runHandler(
+        handler(async () => 'ignored'),
+        event,
+        context,
+      ),
+    ).resolves.toEqual({
+      handler: 'Test.handle',
+      ok: true,
+    });
+  });
+
+  it('reports an ordinary error as retryable', async () => {
+    const outcome = await runHandler(
+      handler(async () => Promise.reject(new TypeError('bad'))),
+      event,
+      context,
+    );
+    expect(outcome).toMatchObject({ ok: false, retryable: true, error: expect.any(TypeError) });
+  });
+
+  it('reports NonRetryableEventError, or an error of that name, as final', async () => {
+    const thrown = await runHandler(
+      handler(async () => Promise.reject(new NonRetryableEventError('no'))),
+      event,
+      context,
+    );
+    expect(thrown).toMatchObject({ ok: false, retryable: false });
+    const lookalike = Object.assign(new Error('no'), { name: 'NonRetryableEventError' });
+    const named = await runHandler(
+      handler(async () => Promise.reject(lookalike)),
+      event,
+      context,
+    );
+    expect(named).toMatchObject({ ok: false, retryable: false });
+  });
+
+  it('passes the event and the context through', async () => {
+    const seen: unknown[] = [];
+    await runHandler(
+      handler(async (...args) => void seen.push(...args)),
+      event,
+      context,
+    );
+    expect(seen).toEqual([event, context]);
+  });
+});
+
+describe('toError and describeError', () => {
+  it('wraps what is not an Error, keeping what it said', () => {
+    expect(toError('boom').message).toBe('Handler threw a non-Error value: boom');
+    expect(toError({ code: 42 }).message).toBe('Handler threw a non-Error value: {"code":42}');
+    const error = new RangeError('out');
+    expect(toError(error)).toBe(error);
+  });
+
+  it('describes an error as "Name: message", bounded in length', () => {
+    expect(describeError(new RangeError('out of range'))).toBe('RangeError: out of range');
+    expect(describeError(new Error('x'.repeat(10_000))).length).toBe(4000);
+  });
+});
+
+describe('eventForHandlers', () => {
+  it('shows the event as processing, with the event job id in its metadata', () => {
+    expect(eventForHandlers(event)).toEqual({ ...event, status: 'processing', metadata: { jobId: event.id } });
+    const withMetadata = { ...event, metadata: { workflowId: 'w1', jobId: 'job-9' } };
+    expect(eventForHandlers(withMetadata).metadata).toEqual({ workflowId: 'w1', jobId: 'job-9' });
+  });
+});

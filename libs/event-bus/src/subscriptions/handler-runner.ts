@@ -1,0 +1,71 @@
+import { NonRetryableEventError } from '../shared/errors.js';
+import type { StoredEvent } from '../events/domain-event.js';
+import type { RegisteredHandler } from './subscription-manager.js';
+import type { EventContext } from './subscription.js';
+
+/** What one handler call came to. A failure says whether the handler's retry policy may try again. */
+export type HandlerOutcome =
+  | { readonly handler: string; readonly ok: true }
+  | { readonly handler: string; readonly ok: false; readonly error: Error; readonly retryable: boolean };
+
+export type HandlerFailure = Extract<HandlerOutcome, { ok: false }>;
+
+/** `last_error` is for people reading a dead letter; a bound keeps a pathological message out of the table. */
+const MAX_ERROR_LENGTH = 4000;
+
+/**
+ * Runs one handler and turns whatever it throws into an outcome, so the caller can decide per handler
+ * (split it off, record it) instead of one failure aborting the siblings.
+ */
+export async function runHandler(
+  handler: RegisteredHandler,
+  event: StoredEvent,
+  context: EventContext,
+): Promise<HandlerOutcome> {
+  try {
+    await handler.invoke(event, context);
+    return { handler: handler.name, ok: true };
+  } catch (thrown) {
+    return failure(handler.name, thrown);
+  }
+}
+
+/** A failure outcome; `NonRetryableEventError` (by class or by name, e.g. across package copies) is final. */
+export function failure(handler: string, thrown: unknown): HandlerFailure {
+  const error = toError(thrown);
+  const retryable = !(error instanceof NonRetryableEventError || error.name === NonRetryableEventError.name);
+  return { handler, ok: false, error, retryable };
+}
+
+/** Handlers may throw anything; the queue and the records need an `Error`. */
+export function toError(thrown: unknown): Error {
+  if (thrown instanceof Error) return thrown;
+  const message = typeof thrown === 'string' ? thrown : safeJson(thrown);
+  return new Error(`Handler threw a non-Error value: ${message}`, { cause: thrown });
+}
+
+/** The text kept as `lastError`: `Name: message`, bounded. */
+export function describeError(error: Error): string {
+  const text = `${error.name}: ${error.message}`;
+  return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH - 1)}…` : text;
+}
+
+/**
+ * The event as handlers see it: status `processing` (the truth while they run, whatever the job data
+ * says), and `metadata.jobId` = the event job's id, which is the event id.
+ */
+export function eventForHandlers(event: StoredEvent): StoredEvent {
+  return {
+    ...event,
+    status: 'processing',
+    metadata: { ...event.metadata, jobId: event.metadata?.jobId ?? event.id },
+  };
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

@@ -1,0 +1,64 @@
+import type { Queue } from 'bullmq';
+import type { StoredEvent } from '../../../events/domain-event.js';
+import { withDeadline } from '../../../shared/with-deadline.js';
+import { eventJob } from '../jobs/event-job-options.js';
+
+/** Enqueueing did not happen (queue unreachable, refused, or too slow); the events stay for the relay. */
+export class EnqueueFailedError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'EnqueueFailedError';
+  }
+}
+
+/**
+ * Adds event jobs with a deadline. `publish` must settle within seconds whatever the queue does, so
+ * every add races a timer; and while the queue's connection is known to be down, `enqueue` with
+ * `failFast` gives up at once instead of piling up waiting commands (the relay enqueues later).
+ */
+export class EventEnqueuer {
+  private reachable = false;
+
+  constructor(
+    private readonly queue: Queue,
+    private readonly timeoutMs: number,
+  ) {
+    // The backend turns its connections' events into 'ready' / 'close' (both backends do).
+    const backend = queue.getBackend();
+    backend.on('ready', () => (this.reachable = true));
+    backend.on('close', () => (this.reachable = false));
+    queue.waitUntilReady().then(
+      () => (this.reachable = true),
+      () => undefined,
+    );
+  }
+
+  /** Whether the queue's connection is up, as last reported by its events or a successful add. */
+  get isReachable(): boolean {
+    return this.reachable;
+  }
+
+  /**
+   * One `addBulk` for the events (jobId = event id); resolves to the job ids in input order. An id
+   * already in the queue is left alone by BullMQ, so enqueueing twice is harmless. `fresh` marks jobs
+   * that `publish` adds for events it has just stored (see `EventJobData.fresh`).
+   */
+  async enqueue(events: readonly StoredEvent[], { failFast = false, fresh = false } = {}): Promise<string[]> {
+    if (events.length === 0) return [];
+    if (failFast && !this.reachable) {
+      throw new EnqueueFailedError('the queue is unreachable');
+    }
+    try {
+      const jobs = await withDeadline(
+        this.queue.addBulk(events.map((event) => eventJob(event, fresh))),
+        this.timeoutMs,
+        'the queue',
+      );
+      this.reachable = true;
+      return jobs.map((job, index) => job.id ?? events[index].id);
+    } catch (error) {
+      // A timed-out add may still land later: harmless, the job ids are the event ids.
+      throw new EnqueueFailedError(`adding the jobs failed: ${(error as Error).message}`, { cause: error });
+    }
+  }
+}
