@@ -65,7 +65,8 @@ describeIfRunnable('redis outage', unavailable)('when Redis goes away', () => {
         message: 'the stored events delivered after Redis came back',
         timeoutMs: 40_000,
       });
-      expect((await eventRows(db, ids)).map((row) => row.job_id)).toEqual(ids);
+      // The relay recorded the jobs it added (one per event, or batches of them).
+      expect((await eventRows(db, ids)).filter((row) => row.job_id === null)).toEqual([]);
       expect(ids.map((id) => log.count(id))).toEqual([1, 1, 1]);
       expect(t.logger.find('warn', 'stored but not enqueued')).toHaveLength(1);
     } finally {

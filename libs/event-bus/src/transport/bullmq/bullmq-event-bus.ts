@@ -70,6 +70,7 @@ export class BullMQEventBus extends EventBus {
       defaultRetry: core.defaultRetry ?? DEFAULT_RETRY_POLICY,
       worker: core.worker ?? EVENT_BUS_DEFAULTS.worker,
       enqueueTimeoutMs: core.enqueueTimeoutMs ?? EVENT_BUS_DEFAULTS.enqueueTimeoutMs,
+      jobBatchSize: core.jobBatchSize ?? EVENT_BUS_DEFAULTS.jobBatchSize,
       shutdownTimeoutMs: core.shutdownTimeoutMs ?? EVENT_BUS_DEFAULTS.shutdownTimeoutMs,
       storeTimeoutMs: core.storeTimeoutMs ?? EVENT_BUS_DEFAULTS.storeTimeoutMs,
       relay: resolveRelaySettings(core.relay),
