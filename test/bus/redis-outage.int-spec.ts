@@ -81,7 +81,10 @@ describeIfRunnable('redis outage', unavailable)('when Redis goes away', () => {
     try {
       const event = await publisher.bus.publish(newEvent());
       expect(await publisher.inspect().getJobState(event.id)).toBe('waiting');
-      expect((await eventRows(db, [event.id]))[0]?.job_id).toBe(event.id);
+      // The job id is recorded after publish resolves (DESIGN.md 6.4): the recovery below reads it.
+      await waitFor(async () => (await eventRows(db, [event.id]))[0]?.job_id === event.id, {
+        message: 'the job id recorded',
+      });
 
       await redis.stop();
       await redis.start(); // empty: no persistence
