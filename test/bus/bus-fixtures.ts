@@ -35,6 +35,18 @@ export async function eventRows(db: TestDatabase, ids?: readonly string[]): Prom
     : db.dataSource.query('SELECT id, status, job_id, sequence_number FROM event_store ORDER BY sequence_number');
 }
 
+/**
+ * True once each of these published events' rows records the job id `publish` returned in its
+ * metadata (the event's own id, or its batch job's `batch__…`).
+ */
+export async function jobIdsRecorded(db: TestDatabase, published: readonly StoredEvent[]): Promise<boolean> {
+  const expected = new Map(published.map((event) => [event.id, event.metadata?.jobId]));
+  const rows = await eventRows(db, [...expected.keys()]);
+  return (
+    rows.length === expected.size && rows.every((row) => row.job_id !== null && row.job_id === expected.get(row.id))
+  );
+}
+
 export async function countEvents(db: TestDatabase): Promise<number> {
   const [{ count }] = await db.dataSource.query<{ count: string }[]>('SELECT count(*) AS count FROM event_store');
   return Number(count);

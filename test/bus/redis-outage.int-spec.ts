@@ -65,7 +65,8 @@ describeIfRunnable('redis outage', unavailable)('when Redis goes away', () => {
         message: 'the stored events delivered after Redis came back',
         timeoutMs: 40_000,
       });
-      expect((await eventRows(db, ids)).map((row) => row.job_id)).toEqual(ids);
+      // The relay recorded the jobs it added (one per event, or batches of them).
+      expect((await eventRows(db, ids)).filter((row) => row.job_id === null)).toEqual([]);
       expect(ids.map((id) => log.count(id))).toEqual([1, 1, 1]);
       expect(t.logger.find('warn', 'stored but not enqueued')).toHaveLength(1);
     } finally {
@@ -80,7 +81,10 @@ describeIfRunnable('redis outage', unavailable)('when Redis goes away', () => {
     try {
       const event = await publisher.bus.publish(newEvent());
       expect(await publisher.inspect().getJobState(event.id)).toBe('waiting');
-      expect((await eventRows(db, [event.id]))[0]?.job_id).toBe(event.id);
+      // The job id is recorded after publish resolves (DESIGN.md 6.4): the recovery below reads it.
+      await waitFor(async () => (await eventRows(db, [event.id]))[0]?.job_id === event.id, {
+        message: 'the job id recorded',
+      });
 
       await redis.stop();
       await redis.start(); // empty: no persistence

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { StoredEvent } from '@app/event-bus';
-import { EventStoreRepository, PersistentEventStore, eventBusEntities } from '@app/event-bus';
-import type { Queue } from 'bullmq';
+import { EVENT_BUS_DEFAULTS, EventStoreRepository, PersistentEventStore, eventBusEntities } from '@app/event-bus';
+import type { Job, Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { postgresClientConfig } from '../../libs/event-bus/src/store/typeorm/postgres-client-config.js';
 import { TypeOrmOutbox } from '../../libs/event-bus/src/store/typeorm/typeorm-outbox.js';
@@ -20,6 +20,11 @@ class RecordingEnqueuer extends EventEnqueuer {
     this.enqueued.push(...events.map((event) => event.id));
     return jobIds;
   }
+}
+
+function eventIdsOf(job: Job): string[] {
+  const data = job.data as { event?: StoredEvent; events?: StoredEvent[] };
+  return data.events ? data.events.map((event) => event.id) : [data.event!.id];
 }
 
 /** One relay as another process would run it: its own database connections and its own queue handle. */
@@ -46,7 +51,7 @@ describe.each(transportBackends())('outbox relays in several processes (%s backe
     ).createQueue(queueName);
     queue.on('error', () => undefined); // e.g. the test database dropped at the end
     await queue.waitUntilReady();
-    const enqueuer = new RecordingEnqueuer(queue, 10_000);
+    const enqueuer = new RecordingEnqueuer(queue, 10_000, EVENT_BUS_DEFAULTS.jobBatchSize);
     const relay = new OutboxRelay(
       new TypeOrmOutbox(dataSource, 5000),
       enqueuer,
@@ -89,9 +94,17 @@ describe.each(transportBackends())('outbox relays in several processes (%s backe
     expect(taken).toHaveLength(500);
     expect(new Set(taken).size).toBe(500);
     expect(new Set(taken)).toEqual(new Set(events.map((event) => event.id)));
+    // In jobs of up to `jobBatchSize` events: each event in exactly one job, whose id its row records.
+    const jobOf = new Map<string, string>();
+    for (const job of await a.queue.getJobs(['wait'])) {
+      for (const eventId of eventIdsOf(job)) {
+        expect(jobOf.has(eventId)).toBe(false);
+        jobOf.set(eventId, job.id!);
+      }
+    }
+    expect(jobOf.size).toBe(500);
     const rows = await eventRows(db);
-    expect(rows.every((row) => row.job_id === row.id && row.status === 'pending')).toBe(true);
-    expect(await a.queue.getJobCountByTypes('wait')).toBe(500);
+    expect(rows.filter((row) => row.status !== 'pending' || row.job_id !== jobOf.get(row.id))).toEqual([]);
 
     // Nothing is left: another round of both takes nothing.
     await Promise.all([a.relay.flush(), b.relay.flush()]);

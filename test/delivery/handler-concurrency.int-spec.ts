@@ -17,7 +17,7 @@ describe.each(transportBackends())('handler concurrency and prefetch (%s backend
   let letThrough = false;
 
   /** A bus whose two handlers per `work.item` event wait until released; counts what runs at once. */
-  async function holdingBus(prefetch?: number) {
+  async function holdingBus(prefetch?: number, jobBatchSize = 1) {
     const state = { running: 0, mostAtOnce: 0, started: [] as string[] };
     db = await createTestDatabase(`handler-concurrency-${backend}-${prefetch ?? 'default'}`);
     t = await createTestBus({
@@ -26,6 +26,8 @@ describe.each(transportBackends())('handler concurrency and prefetch (%s backend
       suite: 'handler-concurrency',
       concurrency,
       ...(prefetch === undefined ? {} : { prefetch }),
+      // One job per event where the test is about jobs taken from the queue (prefetch).
+      jobBatchSize,
       initialize: false,
     });
     // Two handlers per event: an event's handlers share one slot, so they run side by side.
@@ -76,6 +78,17 @@ describe.each(transportBackends())('handler concurrency and prefetch (%s backend
     await waitFor(async () => (await bus.inspect().getActiveCount()) === ids.length, {
       message: 'the worker to take every job, more than it has handler slots',
     });
+    expect(state.running).toBe(2 * concurrency);
+    expect(new Set(state.started.map((call) => call.split(':')[1])).size).toBe(concurrency);
+
+    await releaseAll(ids);
+    expect(state.started).toHaveLength(2 * ids.length);
+    expect(state.mostAtOnce).toBe(2 * concurrency);
+  });
+
+  it('runs at most `concurrency` events of one batch job at once', async () => {
+    const { state, ids, bus } = await holdingBus(undefined, 100);
+    expect(await bus.inspect().getActiveCount()).toBe(1);
     expect(state.running).toBe(2 * concurrency);
     expect(new Set(state.started.map((call) => call.split(':')[1])).size).toBe(concurrency);
 

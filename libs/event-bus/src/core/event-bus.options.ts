@@ -71,6 +71,15 @@ export interface EventBusCoreOptions {
   postgres?: PostgresQueueConnectionOptions;
   /** Largest accepted payload, as serialized JSON bytes. @default 1048576 (1 MiB) */
   maxPayloadBytes?: number;
+  /**
+   * Most events one BullMQ job carries (DESIGN.md 6.4). A publish batch (a `publishAll`, or concurrent
+   * `publish` calls coalesced) goes to the queue in jobs of up to this many events, and about 1 MiB of
+   * payload: fewer queue round trips per event, so more throughput and a shorter latency tail. The
+   * price: one worker takes the whole job (other processes share the load job by job), and a job that
+   * stalls (its worker crashed) is delivered again as a whole, its finished events skipped. `1` makes
+   * one job per event. At most 1000. @default 100
+   */
+  jobBatchSize?: number;
   /** BullMQ worker settings passed through (lockDuration, stalledInterval, maxStalledCount, …). */
   workerOptions?: EventBusWorkerOptions;
   /**
@@ -112,6 +121,9 @@ export interface EventBusWorkerOptions {
   [setting: string]: unknown;
 }
 
+/** Upper bound of `jobBatchSize`: a job's events share one lock, renewed while the slowest runs. */
+export const MAX_JOB_BATCH_SIZE = 1000;
+
 export const EVENT_BUS_DEFAULTS = Object.freeze({
   queueName: 'workflow-events',
   prefix: 'bull',
@@ -119,6 +131,7 @@ export const EVENT_BUS_DEFAULTS = Object.freeze({
   worker: true,
   backend: 'redis' as const,
   maxPayloadBytes: 1024 * 1024,
+  jobBatchSize: 100,
   enqueueTimeoutMs: 2000,
   storeTimeoutMs: 5000,
   shutdownTimeoutMs: 10_000,

@@ -1,5 +1,5 @@
 import { EventBusConfigurationError } from '../shared/errors.js';
-import type { EventBusCoreOptions } from './event-bus.options.js';
+import { MAX_JOB_BATCH_SIZE, type EventBusCoreOptions } from './event-bus.options.js';
 import { validateRetryPolicy } from '../subscriptions/backoff.js';
 import { describeValue } from '../shared/describe-value.js';
 
@@ -45,6 +45,10 @@ const CHECKS: Record<string, Check> = {
       },
     }),
   maxPayloadBytes: checkPositiveInteger,
+  jobBatchSize: (value, option) => {
+    checkPositiveInteger(value, option);
+    if ((value as number) > MAX_JOB_BATCH_SIZE) fail(option, `must be at most ${MAX_JOB_BATCH_SIZE}`, value);
+  },
   workerOptions: checkWorkerOptions,
   enqueueTimeoutMs: checkPositiveInteger,
   storeTimeoutMs: checkPositiveInteger,

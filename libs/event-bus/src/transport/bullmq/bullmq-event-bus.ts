@@ -43,6 +43,7 @@ function bullMQBusParts(options: EventBusOptions): DurableEventBusParts {
     defaultRetry: core.defaultRetry ?? DEFAULT_RETRY_POLICY,
     worker: core.worker ?? EVENT_BUS_DEFAULTS.worker,
     enqueueTimeoutMs: core.enqueueTimeoutMs ?? EVENT_BUS_DEFAULTS.enqueueTimeoutMs,
+    jobBatchSize: core.jobBatchSize ?? EVENT_BUS_DEFAULTS.jobBatchSize,
     shutdownTimeoutMs: core.shutdownTimeoutMs ?? EVENT_BUS_DEFAULTS.shutdownTimeoutMs,
     storeTimeoutMs,
     relay: resolveRelaySettings(core.relay),

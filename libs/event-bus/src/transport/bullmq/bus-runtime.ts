@@ -115,7 +115,7 @@ export class BusRuntime {
       deps,
       queue,
       deps.options.queue === undefined,
-      new EventEnqueuer(queue, settings.enqueueTimeoutMs),
+      new EventEnqueuer(queue, settings.enqueueTimeoutMs, settings.jobBatchSize),
     );
     try {
       await runtime.startParts();

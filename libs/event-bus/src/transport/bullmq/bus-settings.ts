@@ -13,6 +13,8 @@ export interface BusSettings {
   /** Consume the queue in this process. */
   worker: boolean;
   enqueueTimeoutMs: number;
+  /** Most events one event job carries (DESIGN.md 6.4). */
+  jobBatchSize: number;
   /** How long `close()` waits for running handlers (see `EventBusCoreOptions.shutdownTimeoutMs`). */
   shutdownTimeoutMs: number;
   /** How long one statement the bus runs on the store's database waits for PostgreSQL. */

@@ -13,7 +13,14 @@ import {
   queueAnswers,
   type QueueConnectionOwner,
 } from '../queue/bounded-close.js';
-import { EVENT_JOB, HANDLER_JOB, type EventJobData, type HandlerJobData } from '../jobs/event-jobs.js';
+import {
+  EVENT_BATCH_JOB,
+  EVENT_JOB,
+  HANDLER_JOB,
+  type EventBatchJobData,
+  type EventJobData,
+  type HandlerJobData,
+} from '../jobs/event-jobs.js';
 import { EventJobProcessor } from './event-job-processor.js';
 import { HandlerJobProcessor } from './handler-job-processor.js';
 import { createHandlerSlots } from './handler-slots.js';
@@ -243,7 +250,8 @@ export class EventDeliveryWorker {
     });
     worker.on('failed', (job: Job | undefined, error: Error) => {
       // Handler failures are logged by the processors; this reports failures of the machinery itself.
-      if (job?.name === EVENT_JOB) logger.error(`Event job ${job.id} failed: ${error.message}`, error.stack);
+      if (job?.name === EVENT_JOB || job?.name === EVENT_BATCH_JOB)
+        logger.error(`Event job ${job.id} failed: ${error.message}`, error.stack);
     });
     try {
       await withDeadline(worker.waitUntilReady(), readyTimeoutMs, `The event worker of queue "${this.deps.queueName}"`);
@@ -260,12 +268,15 @@ export class EventDeliveryWorker {
   }
 
   private async dispatch(job: Job): Promise<void> {
+    // BullMQ counts every start (a stalled job given back to another worker starts again).
+    const firstRun = job.attemptsMade === 0 && (job.attemptsStarted ?? 0) <= 1 && (job.stalledCounter ?? 0) === 0;
     switch (job.name) {
       case EVENT_JOB:
         return this.eventJobs.process(job.data as EventJobData, job.id ?? (job.data as EventJobData).event.id, {
-          // BullMQ counts every start (a stalled job given back to another worker starts again).
-          firstRun: job.attemptsMade === 0 && (job.attemptsStarted ?? 0) <= 1 && (job.stalledCounter ?? 0) === 0,
+          firstRun,
         });
+      case EVENT_BATCH_JOB:
+        return this.eventJobs.processBatch(job.data as EventBatchJobData, job.id ?? '', { firstRun });
       case HANDLER_JOB:
         return this.handlerJobs.process({
           id: job.id ?? '',

@@ -2,7 +2,7 @@ import type { LoggerService } from '@nestjs/common';
 import type { StoredEvent } from '../../../events/domain-event.js';
 import type { RetryPolicy } from '../../../subscriptions/retry-policy.js';
 import type { RegisteredHandler, SubscriptionManager } from '../../../subscriptions/subscription-manager.js';
-import type { EventJobData } from '../jobs/event-jobs.js';
+import type { EventBatchJobData, EventJobData } from '../jobs/event-jobs.js';
 import type { DeliveryRecord, DeliveryRecordWrite, DeliveryRecords } from '../../../core/ports/delivery-records.js';
 import { handlerJob, retryDelay, type HandlerJobQueue } from '../jobs/handler-jobs.js';
 import {
@@ -41,6 +41,27 @@ export interface EventJobProcessorDeps {
  */
 export class EventJobProcessor {
   constructor(private readonly deps: EventJobProcessorDeps) {}
+
+  /**
+   * A batch job (DESIGN.md 6.4): each event as if it had a job of its own, concurrently, sharing the
+   * handler slots; their status writes coalesce (status-writer.ts). An event that fails on the
+   * infrastructure (a status write refused) fails the job once the others are done, and BullMQ's
+   * retry of it, being a re-delivery, skips the events already finished.
+   */
+  async processBatch(data: EventBatchJobData, jobId: string, job: { firstRun: boolean }): Promise<void> {
+    const outcomes = await Promise.allSettled(
+      data.events.map((event) => this.process({ event, fresh: data.fresh }, jobId, job)),
+    );
+    const failed = outcomes.filter((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    if (failed.length === 1) throw failed[0].reason;
+    if (failed.length > 1) {
+      throw new AggregateError(
+        failed.map((outcome) => outcome.reason as unknown),
+        `${failed.length} of the ${data.events.length} events of job ${jobId} failed: ` +
+          (failed[0].reason as Error).message,
+      );
+    }
+  }
 
   async process(data: EventJobData, jobId: string, job: { firstRun: boolean } = { firstRun: false }): Promise<void> {
     const event = eventForHandlers(data.event);

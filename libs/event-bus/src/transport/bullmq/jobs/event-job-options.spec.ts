@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { StoredEvent } from '../../../events/domain-event.js';
-import { EVENT_JOB } from './event-jobs.js';
-import { eventJob } from './event-job-options.js';
+import { EVENT_BATCH_JOB, EVENT_JOB, isBatchJobId } from './event-jobs.js';
+import { eventBatchJob, eventJob } from './event-job-options.js';
 
 const event: StoredEvent = {
   id: '0b7d6f3e-1c2a-4e5f-8a9b-0c1d2e3f4a5b',
@@ -32,5 +32,28 @@ describe('eventJob', () => {
   it('gives every job option objects of its own', () => {
     expect(eventJob(event).opts.backoff).not.toBe(eventJob(event).opts.backoff);
     expect(event.metadata).toEqual({ workflowId: 'wf-1' });
+  });
+});
+
+describe('eventBatchJob', () => {
+  const second: StoredEvent = { ...event, id: '1c8e7a4f-2d3b-4f60-9bac-1d2e3f4a5b6c', sequenceNumber: 8 };
+
+  it('is one job of several events, named after the first, each event carrying the job id', () => {
+    const job = eventBatchJob([event, second], true);
+    expect(job.name).toBe(EVENT_BATCH_JOB);
+    expect(job.opts.jobId).toBe(`batch__${event.id}`);
+    expect(isBatchJobId(job.opts.jobId!)).toBe(true);
+    expect(isBatchJobId(event.id)).toBe(false);
+    expect(job.data.fresh).toBe(true);
+    expect(job.data.events.map((batched) => [batched.id, batched.metadata?.jobId])).toEqual([
+      [event.id, `batch__${event.id}`],
+      [second.id, `batch__${event.id}`],
+    ]);
+  });
+
+  it("has a single event job's attempts and retention", () => {
+    const { opts } = eventBatchJob([event, second]);
+    const single = eventJob(event).opts;
+    expect({ ...opts, jobId: undefined }).toEqual({ ...single, jobId: undefined });
   });
 });

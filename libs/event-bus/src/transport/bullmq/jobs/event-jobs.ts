@@ -8,6 +8,13 @@ import type { StoredEvent } from '../../../events/domain-event.js';
 /** One job per event; jobId = event id. Its processor runs every matching handler once. */
 export const EVENT_JOB = 'event';
 
+/**
+ * Several events of one publish batch (DESIGN.md 6.4), at most `jobBatchSize`: one job instead of
+ * one per event, so a batch costs the queue one add and one fetch. Its processor delivers each event
+ * as an `EVENT_JOB` would, the events sharing the worker's handler slots.
+ */
+export const EVENT_BATCH_JOB = 'events';
+
 /** One job per handler that failed its first try; it owns that handler's attempts and backoff. */
 export const HANDLER_JOB = 'handler';
 
@@ -18,6 +25,13 @@ export interface EventJobData {
    * first run such a job is certainly the event's first delivery, so the worker need not ask the
    * database before running the handlers.
    */
+  fresh?: boolean;
+}
+
+export interface EventBatchJobData {
+  /** In publish order; every one carries the batch job's id as `metadata.jobId`. */
+  events: StoredEvent[];
+  /** As `EventJobData.fresh`, for every event of the batch. */
   fresh?: boolean;
 }
 
@@ -49,4 +63,19 @@ export interface RecordedFailure {
 export function handlerJobId(eventId: string, handler: string, run = 0): string {
   const id = `${eventId}__${handler}`;
   return run === 0 ? id : `${id}__${run}`;
+}
+
+/**
+ * A batch job is named after its first event: batches of one publish never share an event, so their
+ * ids never collide, and the same batch enqueued twice (a timed-out add that landed after all) is
+ * one job. A `batch__` id is never a UUID, so the two kinds of event job are told apart by id.
+ */
+const BATCH_JOB_ID_PREFIX = 'batch__';
+
+export function batchJobId(firstEventId: string): string {
+  return `${BATCH_JOB_ID_PREFIX}${firstEventId}`;
+}
+
+export function isBatchJobId(jobId: string): boolean {
+  return jobId.startsWith(BATCH_JOB_ID_PREFIX);
 }

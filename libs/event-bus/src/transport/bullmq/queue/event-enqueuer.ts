@@ -1,7 +1,8 @@
 import type { Queue } from 'bullmq';
 import type { StoredEvent } from '../../../events/domain-event.js';
 import { withDeadline } from '../../../shared/with-deadline.js';
-import { eventJob } from '../jobs/event-job-options.js';
+import { eventBatchJob, eventJob } from '../jobs/event-job-options.js';
+import { splitIntoJobBatches } from './job-batches.js';
 
 /** Enqueueing did not happen (queue unreachable, refused, or too slow); the events stay for the relay. */
 export class EnqueueFailedError extends Error {
@@ -22,6 +23,8 @@ export class EventEnqueuer {
   constructor(
     private readonly queue: Queue,
     private readonly timeoutMs: number,
+    /** Most events one job carries (`jobBatchSize`); 1 makes one job per event. */
+    private readonly jobBatchSize: number,
   ) {
     // The backend turns its connections' events into 'ready' / 'close' (both backends do).
     const backend = queue.getBackend();
@@ -39,9 +42,10 @@ export class EventEnqueuer {
   }
 
   /**
-   * One `addBulk` for the events (jobId = event id); resolves to the job ids in input order. An id
-   * already in the queue is left alone by BullMQ, so enqueueing twice is harmless. `fresh` marks jobs
-   * that `publish` adds for events it has just stored (see `EventJobData.fresh`).
+   * One `addBulk` for the events, in jobs of at most `jobBatchSize` events (a lone event's job id is
+   * its own id, a batch's `batch__<first event id>`); resolves to each event's job id, in input order.
+   * An id already in the queue is left alone by BullMQ, so enqueueing the same jobs twice is harmless.
+   * `fresh` marks jobs that `publish` adds for events it has just stored (see `EventJobData.fresh`).
    */
   async enqueue(events: readonly StoredEvent[], { failFast = false, fresh = false } = {}): Promise<string[]> {
     if (events.length === 0) return [];
@@ -49,15 +53,16 @@ export class EventEnqueuer {
       throw new EnqueueFailedError('the queue is unreachable');
     }
     try {
-      const jobs = await withDeadline(
-        this.queue.addBulk(events.map((event) => eventJob(event, fresh))),
-        this.timeoutMs,
-        'the queue',
+      const batches = splitIntoJobBatches(events, this.jobBatchSize);
+      const jobs = batches.map((batch) =>
+        batch.length === 1 ? eventJob(batch[0], fresh) : eventBatchJob(batch, fresh),
       );
+      await withDeadline(this.queue.addBulk(jobs), this.timeoutMs, 'the queue');
       this.reachable = true;
-      return jobs.map((job, index) => job.id ?? events[index].id);
+      return batches.flatMap((batch, index) => batch.map(() => jobs[index].opts.jobId!));
     } catch (error) {
-      // A timed-out add may still land later: harmless, the job ids are the event ids.
+      // A timed-out add may still land later: harmless, the same events get the same job ids again only
+      // if enqueued in the same batches; otherwise a handler may run twice (at-least-once).
       throw new EnqueueFailedError(`adding the jobs failed: ${(error as Error).message}`, { cause: error });
     }
   }

@@ -28,7 +28,7 @@ import type { RetryPolicy } from '../../../subscriptions/retry-policy.js';
 import type { SubscriptionManager } from '../../../subscriptions/subscription-manager.js';
 import { withDeadline } from '../../../shared/with-deadline.js';
 import type { EventEnqueuer } from '../queue/event-enqueuer.js';
-import { EVENT_JOB } from '../jobs/event-jobs.js';
+import { EVENT_BATCH_JOB, EVENT_JOB, isBatchJobId, type EventBatchJobData } from '../jobs/event-jobs.js';
 import { HandlerJobRecovery, type DrivenEvent } from './handler-job-recovery.js';
 import { parseRedisInfo, redisClientOf } from '../queue/redis-server-info.js';
 import { UnfinishedEventWalk } from './unfinished-event-walk.js';
@@ -193,22 +193,29 @@ export class LostJobRecovery {
     return { events, handlers: await this.handlerJobs.recover(driven) };
   }
 
-  /** Retries failed event jobs whose event is still unfinished; resolves to how many. */
+  /** Retries failed event jobs (single or batch) with an event still unfinished; resolves to how many. */
   private async retryFailedEventJobs(): Promise<number> {
     const { queue, batchSize } = this.deps;
     const start = this.failedOffset;
     // Ids only: failed handler jobs (dead letters, kept for days) carry whole events and stay put.
     const failedIds = await this.within(queue.getRanges(['failed'], start, start + batchSize - 1, true));
     this.failedOffset = failedIds.length < batchSize ? 0 : start + failedIds.length;
-    // An event job's id is its event's id; a handler job's id joins more to it (see handlerJobId).
-    const eventIds = failedIds.filter(isUuid);
-    if (eventIds.length === 0) return 0;
-    const unfinished = await this.deps.unfinished.unfinishedAmong(eventIds);
+    // An event job's id is its event's id, a batch job's `batch__…`; a handler job's id joins more to
+    // an event id (see handlerJobId), so it is neither.
+    const singles = failedIds.filter(isUuid);
+    const batches = failedIds.filter(isBatchJobId);
+    const unfinishedSingles = singles.length > 0 ? await this.unfinishedAmong(singles) : new Set<string>();
     let retried = 0;
     let reason: string | undefined;
-    for (const id of unfinished) {
+    for (const id of [...singles.filter((single) => unfinishedSingles.has(single)), ...batches]) {
       const job = await this.within(queue.getJob(id));
-      if (job?.name !== EVENT_JOB) continue;
+      if (!job) continue;
+      if (job.name === EVENT_BATCH_JOB) {
+        const eventIds = (job.data as EventBatchJobData).events.map((event) => event.id);
+        if ((await this.unfinishedAmong(eventIds)).size === 0) continue;
+      } else if (job.name !== EVENT_JOB) {
+        continue;
+      }
       reason ??= job.failedReason;
       await this.within(job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true }));
       retried += 1;
@@ -222,6 +229,10 @@ export class LostJobRecovery {
       );
     }
     return retried;
+  }
+
+  private async unfinishedAmong(eventIds: readonly string[]): Promise<Set<string>> {
+    return new Set(await this.deps.unfinished.unfinishedAmong(eventIds));
   }
 
   private within<T>(work: Promise<T>): Promise<T> {
