@@ -62,8 +62,15 @@ describe('publish while PostgreSQL freezes after the INSERT', () => {
     // The bus's own queue, whose adds really reach Redis; the database freezes right after one.
     const prefix = uniquePrefix('publish-postgres-freezes');
     queue = new Queue(`events-${prefix}`, { connection: testRedisConnection(), prefix });
+    // A lone event is one `add`, a batch one `addBulk`: either freezes the database once it returned.
+    const add = queue.add.bind(queue);
     const addBulk = queue.addBulk.bind(queue);
     let freezeAfterAdd = false;
+    queue.add = async (...args: Parameters<Queue['add']>) => {
+      const added = await add(...args);
+      if (freezeAfterAdd) freezable.freeze();
+      return added;
+    };
     queue.addBulk = async (jobs) => {
       const added = await addBulk(jobs);
       if (freezeAfterAdd) freezable.freeze();

@@ -7,7 +7,7 @@
  * goes on. The event numbered STALL_AT carries `stall: true` (see worker.ts).
  *
  * KILL_AT=after-insert | after-addbulk with KILL_AFTER=n: the process SIGKILLs itself right after the
- * n-th INSERT of a publish batch, or the n-th `addBulk`, returned — before `publish` resolves.
+ * n-th INSERT of a publish batch, or the n-th `add`/`addBulk`, returned — before `publish` resolves.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';

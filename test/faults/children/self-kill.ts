@@ -1,6 +1,6 @@
 /**
  * Deterministic publisher crashes for the fault suite: a store and a queue that SIGKILL their own
- * process right after the n-th INSERT (or `addBulk`) returned — the windows between "stored" and
+ * process right after the n-th INSERT (or `add`/`addBulk`) returned — the windows between "stored" and
  * "enqueued", and between "enqueued" and "job id recorded, publish resolved". Test code only.
  */
 import { Queue } from 'bullmq';
@@ -37,7 +37,14 @@ export function killingStore(dataSource: DataSource, killAfter: number): Persist
 
 export function killingQueue(killAfter: number): Queue {
   let adds = 0;
-  class KillAfterAddBulkQueue extends Queue {
+  // A lone event is enqueued with `add`, a batch with `addBulk`: either counts.
+  class KillAfterAddQueue extends Queue {
+    override async add(...args: Parameters<Queue['add']>): ReturnType<Queue['add']> {
+      const job = await super.add(...args);
+      if (++adds >= killAfter) die('after-addbulk');
+      return job;
+    }
+
     override async addBulk(...args: Parameters<Queue['addBulk']>): ReturnType<Queue['addBulk']> {
       const jobs = await super.addBulk(...args);
       if (++adds >= killAfter) die('after-addbulk');
@@ -45,7 +52,7 @@ export function killingQueue(killAfter: number): Queue {
     }
   }
   // The producer connection the bus makes for itself: no offline queue, one try per command.
-  return new KillAfterAddBulkQueue(env('QUEUE_NAME'), {
+  return new KillAfterAddQueue(env('QUEUE_NAME'), {
     connection: { ...redisConnection(), enableOfflineQueue: false, maxRetriesPerRequest: 1 },
     prefix: env('QUEUE_PREFIX'),
   });

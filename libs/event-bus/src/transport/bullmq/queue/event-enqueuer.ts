@@ -57,7 +57,13 @@ export class EventEnqueuer {
       const jobs = batches.map((batch) =>
         batch.length === 1 ? eventJob(batch[0], fresh) : eventBatchJob(batch, fresh),
       );
-      await withDeadline(this.queue.addBulk(jobs), this.timeoutMs, 'the queue');
+      // One job is one `add`: `addBulk` wraps its jobs in MULTI/EXEC, a round of bookkeeping a lone
+      // job (a publish one at a time) does not need.
+      const only = jobs.length === 1 ? jobs[0] : undefined;
+      const adding: Promise<unknown> = only
+        ? this.queue.add(only.name, only.data, only.opts)
+        : this.queue.addBulk(jobs);
+      await withDeadline(adding, this.timeoutMs, 'the queue');
       this.reachable = true;
       return batches.flatMap((batch, index) => batch.map(() => jobs[index].opts.jobId!));
     } catch (error) {
