@@ -38,6 +38,8 @@ export interface DurableEventBusParts {
   maxPayloadBytes?: number;
   /** Deadline of each step of `close()` after the running handlers finished (the publish flush), in ms. */
   closeStepTimeoutMs: number;
+  /** Timeout of one call of a handler that declares none, for replays (the transport bounds deliveries). */
+  handlerTimeoutMs?: number;
 }
 
 export class DurableEventBus extends EventBus {
@@ -58,6 +60,7 @@ export class DurableEventBus extends EventBus {
       eventStore: parts.eventStore,
       subscriptions: parts.subscriptions,
       logger: parts.logger,
+      handlerTimeoutMs: parts.handlerTimeoutMs,
     });
   }
 

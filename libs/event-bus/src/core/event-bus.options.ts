@@ -80,6 +80,12 @@ export interface EventBusCoreOptions {
    * one job per event. At most 1000. @default 100
    */
   jobBatchSize?: number;
+  /**
+   * Longest one attempt of a handler may run, in ms, for handlers that declare no `timeoutMs` of
+   * their own: past it the attempt fails with `HandlerTimeoutError` (retried under the handler's
+   * policy) and `context.signal` is aborted. No limit by default.
+   */
+  handlerTimeoutMs?: number;
   /** BullMQ worker settings passed through (lockDuration, stalledInterval, maxStalledCount, …). */
   workerOptions?: EventBusWorkerOptions;
   /**

@@ -80,6 +80,7 @@ describe('validateEventBusOptions', () => {
       'got -5',
     ],
     ['maxPayloadBytes 0', { maxPayloadBytes: 0 }, 'maxPayloadBytes', 'positive integer'],
+    ['handlerTimeoutMs 0', { handlerTimeoutMs: 0 }, 'handlerTimeoutMs', 'positive integer of milliseconds, got 0'],
     ['jobBatchSize 0', { jobBatchSize: 0 }, 'jobBatchSize', 'positive integer, got 0'],
     ['jobBatchSize 1.5', { jobBatchSize: 1.5 }, 'jobBatchSize', 'got 1.5'],
     ['jobBatchSize over the bound', { jobBatchSize: 1001 }, 'jobBatchSize', 'must be at most 1000, got 1001'],

@@ -1,6 +1,7 @@
 import { EventBusConfigurationError } from '../shared/errors.js';
 import { MAX_JOB_BATCH_SIZE, type EventBusCoreOptions } from './event-bus.options.js';
 import { validateRetryPolicy } from '../subscriptions/backoff.js';
+import { validateHandlerTimeout } from '../subscriptions/handler-timeout.js';
 import { describeValue } from '../shared/describe-value.js';
 
 /**
@@ -49,6 +50,7 @@ const CHECKS: Record<string, Check> = {
     checkPositiveInteger(value, option);
     if ((value as number) > MAX_JOB_BATCH_SIZE) fail(option, `must be at most ${MAX_JOB_BATCH_SIZE}`, value);
   },
+  handlerTimeoutMs: (value, option) => validateHandlerTimeout(value, option),
   workerOptions: checkWorkerOptions,
   enqueueTimeoutMs: checkPositiveInteger,
   storeTimeoutMs: checkPositiveInteger,

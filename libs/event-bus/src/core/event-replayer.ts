@@ -13,6 +13,8 @@ export interface EventReplayerDeps {
   logger: LoggerService;
   /** `onProgress` is called after every this many events read, and once at the end. @default 1000 */
   progressEvery?: number;
+  /** Timeout of one call of a handler that declares none, in ms (replays are bounded like deliveries). */
+  handlerTimeoutMs?: number;
 }
 
 /**
@@ -87,7 +89,12 @@ export class EventReplayer {
   }
 
   private run(handler: RegisteredHandler, event: StoredEvent): Promise<HandlerOutcome> {
-    return runHandler(handler, event, { attempt: 1, replay: true, handler: handler.name });
+    return runHandler(
+      handler,
+      event,
+      { attempt: 1, replay: true, handler: handler.name },
+      { defaultTimeoutMs: this.deps.handlerTimeoutMs },
+    );
   }
 }
 

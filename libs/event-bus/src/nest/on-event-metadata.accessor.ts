@@ -5,6 +5,7 @@ import type { OnEventDeclaration, OnEventOptions } from './on-event.decorator.js
 import { EventBusConfigurationError, InvalidEventPatternError } from '../shared/errors.js';
 import { ON_EVENT_METADATA } from './event-bus.constants.js';
 import { validateRetryPolicy } from '../subscriptions/backoff.js';
+import { validateHandlerTimeout } from '../subscriptions/handler-timeout.js';
 import { eventPatternProblem } from '../subscriptions/event-pattern.js';
 
 /** The `@OnEvent` declarations of one method, merged into one handler and checked. */
@@ -13,7 +14,7 @@ export interface OnEventMetadata {
   readonly options: OnEventOptions;
 }
 
-const OPTION_KEYS: ReadonlySet<string> = new Set<keyof OnEventOptions>(['retry', 'name', 'replay']);
+const OPTION_KEYS: ReadonlySet<string> = new Set<keyof OnEventOptions>(['retry', 'name', 'replay', 'timeoutMs']);
 
 /**
  * Reads `@OnEvent` metadata through Nest's `Reflector`. Stacked decorators become one handler:
@@ -55,7 +56,7 @@ function mergeOptions(declarations: readonly OnEventDeclaration[], where: string
       if (!OPTION_KEYS.has(key)) {
         throw new EventBusConfigurationError(
           key,
-          `@OnEvent on ${where} has no option "${key}" (known: retry, name, replay)`,
+          `@OnEvent on ${where} has no option "${key}" (known: retry, name, replay, timeoutMs)`,
         );
       }
       if (value === undefined) continue;
@@ -74,5 +75,6 @@ function mergeOptions(declarations: readonly OnEventDeclaration[], where: string
     throw new EventBusConfigurationError('replay', `@OnEvent on ${where}: replay must be true or false`);
   }
   if (options.retry !== undefined) validateRetryPolicy(options.retry, `${where}.retry`);
+  if (options.timeoutMs !== undefined) validateHandlerTimeout(options.timeoutMs, `${where}.timeoutMs`);
   return options;
 }

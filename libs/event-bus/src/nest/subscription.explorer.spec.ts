@@ -266,8 +266,14 @@ describe('SubscriptionExplorer', () => {
       @OnEvent('a', { replay: 'no' as never })
       handle(): void {}
     }
+    @Injectable()
+    class BadTimeout {
+      @OnEvent('a', { timeoutMs: 0 })
+      handle(): void {}
+    }
     for (const [host, text] of [
       [NoPattern, 'NoPattern.handle needs at least one pattern'],
+      [BadTimeout, '"BadTimeout.handle.timeoutMs": must be a positive integer of milliseconds'],
       [UnknownOption, 'UnknownOption.handle has no option "retries"'],
       [BadRetry, '"BadRetry.handle.retry.maxAttempts"'],
       [BadReplay, 'BadReplay.handle: replay must be true or false'],
@@ -325,7 +331,12 @@ describe('SubscriptionLoader', () => {
     const subscriptions = await boot([WorkflowHandlers]);
     const instance = moduleRef!.get(WorkflowHandlers);
     const event = { id: 'e', type: 'workflow.started' } as StoredEvent;
-    const context: EventContext = { attempt: 1, replay: false, handler: 'WorkflowHandlers.onStarted' };
+    const context: EventContext = {
+      attempt: 1,
+      replay: false,
+      handler: 'WorkflowHandlers.onStarted',
+      signal: new AbortController().signal,
+    };
 
     const [handler] = subscriptions.handlersFor('workflow.started');
     await expect(handler.invoke(event, context)).resolves.toBe('ok');

@@ -55,6 +55,19 @@ export class EventConflictError extends EventBusError {
  */
 export class NonRetryableEventError extends EventBusError {}
 
+/**
+ * A handler attempt ran longer than its `timeoutMs` (or the bus's `handlerTimeoutMs`). It fails that
+ * attempt like any error, so the handler's retry policy applies; `context.signal` was aborted with it.
+ */
+export class HandlerTimeoutError extends EventBusError {
+  constructor(
+    readonly handler: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`Handler "${handler}" did not finish within ${timeoutMs} ms`);
+  }
+}
+
 /** The module or bus was configured wrongly; `option` names the offending option. */
 export class EventBusConfigurationError extends EventBusError {
   constructor(

@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { NonRetryableEventError } from '../shared/errors.js';
+import { HandlerTimeoutError, NonRetryableEventError } from '../shared/errors.js';
 import type { StoredEvent } from '../events/domain-event.js';
 import type { RegisteredHandler } from './subscription-manager.js';
-import { describeError, eventForHandlers, runHandler, toError } from './handler-runner.js';
+import { describeError, eventForHandlers, runHandler, toError, type HandlerFailure } from './handler-runner.js';
 
 const event: StoredEvent = {
   id: '0b5f0a8e-2f55-4d47-9d59-3c3f0f1a9b10',
@@ -22,6 +22,7 @@ function handler(invoke: RegisteredHandler['invoke']): RegisteredHandler {
     patterns: ['**'],
     retry: undefined,
     replay: true,
+    timeoutMs: undefined,
     source: 'runtime',
     invoke,
   };
@@ -75,7 +76,7 @@ describe('runHandler', () => {
       event,
       context,
     );
-    expect(seen).toEqual([event, context]);
+    expect(seen).toEqual([event, { ...context, signal: expect.any(AbortSignal) }]);
   });
 });
 
@@ -98,5 +99,62 @@ describe('eventForHandlers', () => {
     expect(eventForHandlers(event)).toEqual({ ...event, status: 'processing', metadata: { jobId: event.id } });
     const withMetadata = { ...event, metadata: { workflowId: 'w1', jobId: 'job-9' } };
     expect(eventForHandlers(withMetadata).metadata).toEqual({ workflowId: 'w1', jobId: 'job-9' });
+  });
+
+  describe('limits', () => {
+    /** A handler that never settles by itself, recording the signal it got. */
+    function hanging(signals: AbortSignal[]): RegisteredHandler['invoke'] {
+      return (_event, ctx) => {
+        signals.push(ctx.signal);
+        return new Promise(() => undefined);
+      };
+    }
+
+    it('fails an attempt that runs past its timeoutMs with HandlerTimeoutError, and aborts its signal', async () => {
+      const signals: AbortSignal[] = [];
+      const outcome = await runHandler({ ...handler(hanging(signals)), timeoutMs: 30 }, event, context);
+      expect(outcome).toMatchObject({ ok: false, retryable: true, error: expect.any(HandlerTimeoutError) });
+      expect((outcome as HandlerFailure).error.message).toBe('Handler "Test.handle" did not finish within 30 ms');
+      expect(signals[0].aborted).toBe(true);
+      expect(signals[0].reason).toBeInstanceOf(HandlerTimeoutError);
+    });
+
+    it("uses the bus's default when the handler declares no timeout, and its own over the default", async () => {
+      const signals: AbortSignal[] = [];
+      const byDefault = await runHandler(handler(hanging(signals)), event, context, { defaultTimeoutMs: 20 });
+      expect((byDefault as HandlerFailure).error).toMatchObject({ timeoutMs: 20 });
+      const own = await runHandler({ ...handler(hanging(signals)), timeoutMs: 10 }, event, context, {
+        defaultTimeoutMs: 60_000,
+      });
+      expect((own as HandlerFailure).error).toMatchObject({ timeoutMs: 10 });
+    });
+
+    it('leaves the signal alone for an attempt that finishes in time', async () => {
+      const signals: AbortSignal[] = [];
+      const quick: RegisteredHandler['invoke'] = async (_event, ctx) => void signals.push(ctx.signal);
+      await expect(runHandler({ ...handler(quick), timeoutMs: 1000 }, event, context)).resolves.toMatchObject({
+        ok: true,
+      });
+      expect(signals[0].aborted).toBe(false);
+    });
+
+    it('aborts the signal of a running attempt when shutdown stops waiting', async () => {
+      const stop = new AbortController();
+      let seen: AbortSignal | undefined;
+      const running = runHandler(
+        handler(async (_event, ctx) => {
+          seen = ctx.signal;
+          await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
+          throw ctx.signal.reason;
+        }),
+        event,
+        context,
+        { stop: stop.signal },
+      );
+      stop.abort(new Error('shutdown stopped waiting'));
+      const outcome = await running;
+      expect(seen?.aborted).toBe(true);
+      expect(outcome).toMatchObject({ ok: false, error: { message: 'shutdown stopped waiting' } });
+    });
   });
 });

@@ -2,6 +2,18 @@ import { NonRetryableEventError } from '../shared/errors.js';
 import type { StoredEvent } from '../events/domain-event.js';
 import type { RegisteredHandler } from './subscription-manager.js';
 import type { EventContext } from './subscription.js';
+import { withinHandlerLimits } from './handler-timeout.js';
+
+/** What a delivery tells the handler; the runner adds the attempt's `signal`. */
+export type DeliveryContext = Omit<EventContext, 'signal'>;
+
+/** Bounds of every attempt a delivery makes. */
+export interface HandlerLimits {
+  /** The timeout of handlers that declare none (the bus's `handlerTimeoutMs`). */
+  defaultTimeoutMs?: number;
+  /** Aborted when shutdown stops waiting for running handlers: their `context.signal` is aborted too. */
+  stop?: AbortSignal;
+}
 
 /** What one handler call came to. A failure says whether the handler's retry policy may try again. */
 export type HandlerOutcome =
@@ -20,10 +32,15 @@ const MAX_ERROR_LENGTH = 4000;
 export async function runHandler(
   handler: RegisteredHandler,
   event: StoredEvent,
-  context: EventContext,
+  context: DeliveryContext,
+  limits: HandlerLimits = {},
 ): Promise<HandlerOutcome> {
   try {
-    await handler.invoke(event, context);
+    await withinHandlerLimits(
+      handler.name,
+      { timeoutMs: handler.timeoutMs ?? limits.defaultTimeoutMs, stop: limits.stop },
+      (signal) => handler.invoke(event, { ...context, signal }),
+    );
     return { handler: handler.name, ok: true };
   } catch (thrown) {
     return failure(handler.name, thrown);

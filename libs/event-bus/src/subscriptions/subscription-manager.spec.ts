@@ -19,7 +19,7 @@ const event: StoredEvent = {
   status: 'processing',
   createdAt: '2026-01-01T00:00:00.000Z',
 };
-const context: EventContext = { attempt: 1, replay: false, handler: 'h' };
+const context: EventContext = { attempt: 1, replay: false, handler: 'h', signal: new AbortController().signal };
 
 describe('SubscriptionManager', () => {
   it('routes an event type to the handlers whose patterns match, in registration order', () => {

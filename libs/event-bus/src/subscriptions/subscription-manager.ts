@@ -5,6 +5,7 @@ import type { StoredEvent } from '../events/domain-event.js';
 import { validateRetryPolicy } from './backoff.js';
 import { compileEventPattern, type EventPatternMatcher } from './event-pattern.js';
 import type { RetryPolicy } from './retry-policy.js';
+import { validateHandlerTimeout } from './handler-timeout.js';
 import type { EventContext, EventHandler, SubscribeOptions, Subscription } from './subscription.js';
 
 /** Where a handler came from: an `@OnEvent` method, or `subscribe()` at run time. */
@@ -21,6 +22,8 @@ export interface RegisteredHandler {
   readonly retry: RetryPolicy | undefined;
   /** Takes part in replays. */
   readonly replay: boolean;
+  /** Longest one attempt may run, in ms (`undefined`: the bus's `handlerTimeoutMs`, if any). */
+  readonly timeoutMs: number | undefined;
   readonly source: HandlerSource;
   /** Calls the handler; always returns a promise (sync throws become rejections). */
   invoke(event: StoredEvent, context: EventContext): Promise<unknown>;
@@ -93,6 +96,8 @@ export class SubscriptionManager {
       patterns: Object.freeze(list),
       retry,
       replay: options.replay ?? true,
+      timeoutMs:
+        options.timeoutMs === undefined ? undefined : validateHandlerTimeout(options.timeoutMs, `timeoutMs[${name}]`),
       source: options.source ?? 'runtime',
       invoke: async (event: StoredEvent, context: EventContext) => call(event, context),
     });

@@ -11,6 +11,12 @@ export interface EventContext {
   handler: string;
   /** The BullMQ job this delivery runs in (absent in replays). */
   jobId?: string;
+  /**
+   * Aborted when the attempt runs past its `timeoutMs` (the attempt then fails with
+   * `HandlerTimeoutError`) and when shutdown stops waiting for the handler (`shutdownTimeoutMs`).
+   * Pass it to what the handler awaits (`fetch`, database drivers, …) so the work stops with it.
+   */
+  signal: AbortSignal;
 }
 
 export type EventHandler<P = unknown> = (event: StoredEvent<P>, context: EventContext) => unknown;
@@ -22,6 +28,12 @@ export interface SubscribeOptions {
   name?: string;
   /** Take part in `replayEvents` (default true). */
   replay?: boolean;
+  /**
+   * Longest one attempt may run, in ms: past it the attempt fails with `HandlerTimeoutError` (and is
+   * retried under the policy) and `context.signal` is aborted. Falls back to the bus's
+   * `handlerTimeoutMs`; no limit by default.
+   */
+  timeoutMs?: number;
 }
 
 /** A registered handler; pass it to `unsubscribe`. */

@@ -44,6 +44,7 @@ function bullMQBusParts(options: EventBusOptions): DurableEventBusParts {
     worker: core.worker ?? EVENT_BUS_DEFAULTS.worker,
     enqueueTimeoutMs: core.enqueueTimeoutMs ?? EVENT_BUS_DEFAULTS.enqueueTimeoutMs,
     jobBatchSize: core.jobBatchSize ?? EVENT_BUS_DEFAULTS.jobBatchSize,
+    handlerTimeoutMs: core.handlerTimeoutMs,
     shutdownTimeoutMs: core.shutdownTimeoutMs ?? EVENT_BUS_DEFAULTS.shutdownTimeoutMs,
     storeTimeoutMs,
     relay: resolveRelaySettings(core.relay),
@@ -64,6 +65,7 @@ function bullMQBusParts(options: EventBusOptions): DurableEventBusParts {
     logger,
     maxPayloadBytes: core.maxPayloadBytes,
     closeStepTimeoutMs: settings.enqueueTimeoutMs,
+    handlerTimeoutMs: settings.handlerTimeoutMs,
   };
 }
 

@@ -167,6 +167,7 @@ export class BusRuntime {
         logger,
         queueTimeoutMs: settings.enqueueTimeoutMs,
         shutdownTimeoutMs: settings.shutdownTimeoutMs,
+        handlerTimeoutMs: settings.handlerTimeoutMs,
       });
       if (!answered) {
         // Start-up goes on without the queue (the app can serve, publishing stores events); the

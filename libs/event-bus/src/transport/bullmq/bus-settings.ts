@@ -15,6 +15,8 @@ export interface BusSettings {
   enqueueTimeoutMs: number;
   /** Most events one event job carries (DESIGN.md 6.4). */
   jobBatchSize: number;
+  /** Timeout of one attempt of a handler that declares none, in ms (none when undefined). */
+  handlerTimeoutMs: number | undefined;
   /** How long `close()` waits for running handlers (see `EventBusCoreOptions.shutdownTimeoutMs`). */
   shutdownTimeoutMs: number;
   /** How long one statement the bus runs on the store's database waits for PostgreSQL. */

@@ -78,6 +78,8 @@ export interface EventDeliveryWorkerDeps {
   queueTimeoutMs?: number;
   /** How long `close` waits for the running jobs before it closes without them, in ms. @default 10000 */
   shutdownTimeoutMs?: number;
+  /** Timeout of one attempt of a handler that declares none, in ms. @default none */
+  handlerTimeoutMs?: number;
 }
 
 /**
@@ -94,6 +96,8 @@ export class EventDeliveryWorker {
   private readonly running = new Set<Promise<void>>();
   private readonly queueTimeoutMs: number;
   private readonly shutdownTimeoutMs: number;
+  /** Aborted when `close` stops waiting for running handlers: their `context.signal` is aborted with it. */
+  private readonly stopWaiting = new AbortController();
 
   constructor(private readonly deps: EventDeliveryWorkerDeps) {
     this.queueTimeoutMs = deps.queueTimeoutMs ?? EVENT_BUS_DEFAULTS.enqueueTimeoutMs;
@@ -105,6 +109,7 @@ export class EventDeliveryWorker {
       records,
       slots: createHandlerSlots(deps.concurrency),
       logger: deps.logger,
+      limits: { defaultTimeoutMs: deps.handlerTimeoutMs, stop: this.stopWaiting.signal },
     };
     this.eventJobs = new EventJobProcessor({
       ...common,
@@ -157,6 +162,9 @@ export class EventDeliveryWorker {
     interruptFetch(worker);
     const unfinished = await this.drain();
     if (unfinished > 0) {
+      this.stopWaiting.abort(
+        new Error(`shutdown stopped waiting for the handler after shutdownTimeoutMs (${this.shutdownTimeoutMs} ms)`),
+      );
       logger.warn(
         `${what} closed with ${unfinished} job(s) still running after shutdownTimeoutMs (${this.shutdownTimeoutMs} ` +
           'ms): their handlers did not finish, or their status writes did not answer. The jobs stay active in the ' +

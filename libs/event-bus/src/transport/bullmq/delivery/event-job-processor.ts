@@ -9,6 +9,7 @@ import {
   describeError,
   eventForHandlers,
   runHandler,
+  type HandlerLimits,
   type HandlerOutcome,
 } from '../../../subscriptions/handler-runner.js';
 import { logHandlerFailure } from '../../../subscriptions/handler-failure-log.js';
@@ -27,6 +28,8 @@ export interface EventJobProcessorDeps {
   /** Bounds the events whose handlers run at once in this process. */
   slots: HandlerSlots;
   logger: LoggerService;
+  /** The timeout default and the shutdown signal every handler attempt runs under. */
+  limits: HandlerLimits;
 }
 
 /**
@@ -84,7 +87,9 @@ export class EventJobProcessor {
     const toRun = handlers.filter((handler) => !done.has(handler.name));
     const outcomes = await this.deps.slots(() =>
       Promise.all(
-        toRun.map((handler) => runHandler(handler, event, { attempt: 1, replay: false, handler: handler.name, jobId })),
+        toRun.map((handler) =>
+          runHandler(handler, event, { attempt: 1, replay: false, handler: handler.name, jobId }, this.deps.limits),
+        ),
       ),
     );
 
@@ -116,7 +121,7 @@ export class EventJobProcessor {
       try {
         return await Promise.all(
           handlers.map((handler) =>
-            runHandler(handler, event, { attempt: 1, replay: false, handler: handler.name, jobId }),
+            runHandler(handler, event, { attempt: 1, replay: false, handler: handler.name, jobId }, this.deps.limits),
           ),
         );
       } finally {

@@ -12,6 +12,7 @@ import {
   eventForHandlers,
   failure,
   runHandler,
+  type HandlerLimits,
   type HandlerOutcome,
 } from '../../../subscriptions/handler-runner.js';
 
@@ -22,6 +23,8 @@ export interface HandlerJobProcessorDeps {
   /** Bounds the handler runs of this process, shared with the event jobs. */
   slots: HandlerSlots;
   logger: LoggerService;
+  /** The timeout default and the shutdown signal every handler attempt runs under. */
+  limits: HandlerLimits;
 }
 
 /** What the processor needs of the BullMQ job. */
@@ -66,7 +69,7 @@ export class HandlerJobProcessor {
 
     const outcome: HandlerOutcome = handler
       ? await this.deps.slots(() =>
-          runHandler(handler, event, { attempt, replay: false, handler: name, jobId: job.id }),
+          runHandler(handler, event, { attempt, replay: false, handler: name, jobId: job.id }, this.deps.limits),
         )
       : failure(name, new Error(`No handler named "${name}" is registered in this worker process`));
 
