@@ -38,6 +38,8 @@ export interface DurableEventBusParts {
   maxPayloadBytes?: number;
   /** Deadline of each step of `close()` after the running handlers finished (the publish flush), in ms. */
   closeStepTimeoutMs: number;
+  /** How `initialize()` gets called where this bus is used, for the error of a call made before it. */
+  startHint?: string;
 }
 
 export class DurableEventBus extends EventBus {
@@ -126,7 +128,7 @@ export class DurableEventBus extends EventBus {
   ): Promise<Subscription> {
     const { subscriptions, transport, logger } = this.parts;
     const subscription = subscriptions.add(pattern, handler, { ...options, source: 'runtime' });
-    if (this.publisher && transport.consuming) {
+    if (this.publisher && transport.consuming && transport.sharedByProcesses) {
       logger.warn(
         `Handler "${subscription.handler}" was subscribed after start-up: only this process runs it. Other ` +
           `workers of ${transport.name} do not know it, and events they take skip it. Declare ` +
@@ -209,7 +211,8 @@ export class DurableEventBus extends EventBus {
         : this.closing
           ? `${method}() was called while the event bus was closing, after its running handlers had finished; ` +
             'create a new event bus.'
-          : `${method}() was called before initialize(): await bus.initialize() first (the Nest module does it on bootstrap).`,
+          : `${method}() was called before initialize(): await bus.initialize() first ` +
+            `(${this.parts.startHint ?? 'the Nest module does it on bootstrap'}).`,
     );
   }
 }

@@ -18,7 +18,7 @@ import { SubscriptionExplorer } from '../nest/subscription.explorer.js';
 import { SubscriptionLoader } from '../nest/subscription.loader.js';
 import { EventBusTestHarness } from './event-bus-test-harness.js';
 import { InMemoryEventBus } from './in-memory-event-bus.js';
-import { InMemoryEventStore } from './in-memory-event-store.js';
+import { InMemoryEventStore } from '../store/in-memory/in-memory-event-store.js';
 
 export interface EventBusTestingOptions {
   /** Wait the retry policies' delays between attempts instead of retrying at once. @default false */
