@@ -24,14 +24,14 @@ export class InMemoryDeliveryRecords implements DeliveryRecords {
   async insertMissing(records: readonly DeliveryRecordWrite[]): Promise<void> {
     for (const record of records) {
       if (this.tables.delivery(record.eventId, record.handler)) continue;
-      this.tables.insertDelivery({ ...record, failedAt: failedAtOf(record.status), run: 0 });
+      this.tables.insertDelivery({ ...record, failedAt: this.failedAt(record.status), run: 0 });
     }
   }
 
   async saveAttempt(record: DeliveryRecordWrite): Promise<HandlerDeliveryStatus | null | undefined> {
     const row = this.tables.delivery(record.eventId, record.handler);
     if (!row) {
-      this.tables.insertDelivery({ ...record, failedAt: failedAtOf(record.status), run: 0 });
+      this.tables.insertDelivery({ ...record, failedAt: this.failedAt(record.status), run: 0 });
       return null;
     }
     if (row.jobId !== record.jobId) return undefined; // an earlier run's job: not its record any more
@@ -39,7 +39,7 @@ export class InMemoryDeliveryRecords implements DeliveryRecords {
     row.status = record.status;
     row.attempts = record.attempts;
     row.lastError = record.lastError ?? row.lastError;
-    row.failedAt = failedAtOf(record.status);
+    row.failedAt = this.failedAt(record.status);
     return previous;
   }
 
@@ -53,7 +53,7 @@ export class InMemoryDeliveryRecords implements DeliveryRecords {
     if (!row || row.jobId !== record.jobId || row.status !== 'retrying') return false;
     row.status = 'failed';
     row.attempts = record.attempts;
-    row.failedAt = new Date();
+    row.failedAt = this.tables.failureTime();
     return true;
   }
 
@@ -70,10 +70,10 @@ export class InMemoryDeliveryRecords implements DeliveryRecords {
     const failed = records.some((record) => record.status === 'failed');
     this.tables.updateEvent(row, { status: failed ? 'failed' : 'processed', jobId: row.jobId ?? eventJobId });
   }
-}
 
-function failedAtOf(status: HandlerDeliveryStatus): Date | null {
-  return status === 'failed' ? new Date() : null;
+  private failedAt(status: HandlerDeliveryStatus): Date | null {
+    return status === 'failed' ? this.tables.failureTime() : null;
+  }
 }
 
 function toRecord(row: DeliveryRow): DeliveryRecord {

@@ -62,7 +62,7 @@ export class InMemoryFailedDeliveries implements FailedDeliveryRecords {
     plan: (claims: readonly FailedDeliveryClaim[]) => RedriveBatch,
     afterCommit: (replacedJobIds: readonly string[]) => Promise<void>,
   ): Promise<number> {
-    const cutoff = Date.now();
+    const cutoff = this.tables.failureClock();
     let total = 0;
     for (;;) {
       const claimed = this.failedNow(filter)

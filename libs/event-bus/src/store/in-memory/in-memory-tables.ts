@@ -46,6 +46,7 @@ export class InMemoryTables {
   private readonly deliveries = new Map<string, Map<string, DeliveryRow>>();
   private readonly listeners = new Set<EventChangeListener>();
   private sequence = 0;
+  private lastFailure = 0;
 
   /** The newest sequence number handed out; it keeps increasing across `clear()`, as a PostgreSQL sequence does. */
   get lastSequence(): number {
@@ -102,6 +103,20 @@ export class InMemoryTables {
 
   allDeliveries(): DeliveryRow[] {
     return [...this.deliveries.values()].flatMap((ofEvent) => [...ofEvent.values()]);
+  }
+
+  /**
+   * The time of a delivery failing now. Failures are listed oldest first, and PostgreSQL's clock
+   * tells two of them apart where a millisecond clock may not: each is later than the one before.
+   */
+  failureTime(): Date {
+    this.lastFailure = Math.max(Date.now(), this.lastFailure + 1);
+    return new Date(this.lastFailure);
+  }
+
+  /** The failure clock now: every failure so far happened at or before it, every later one after it. */
+  failureClock(): number {
+    return Math.max(Date.now(), this.lastFailure);
   }
 
   /** Listens to every change of an event; returns the function that stops listening. */
