@@ -2,7 +2,7 @@
  * The core bus: validate → append → dispatch, the micro-batched publish path, transactional publish
  * through the outbox, subscribe, replay, failed deliveries and readiness. It depends on ports only:
  * the `EventStore`, the store's `DeliveryLedger` and an `EventTransport`. `BullMQEventBus` is this
- * bus on the BullMQ transport; an in-memory transport plugs in the same way.
+ * bus on the BullMQ transport; `InMemoryEventBus` (./testing) is this bus on the in-memory one.
  */
 import type { LoggerService } from '@nestjs/common';
 import type { NewDomainEvent, StoredEvent } from '../events/domain-event.js';
