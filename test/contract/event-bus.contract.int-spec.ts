@@ -54,6 +54,20 @@ describe('EventBus contract: InMemoryEventBus', () => {
     };
   });
 
+  // Where the in-memory bus differs on purpose: no other process takes its events, so a handler
+  // subscribed after start-up misses none (the BullMQ bus warns that other workers skip it).
+  it('does not warn about a handler subscribed after start-up', async () => {
+    const logger = new CapturingLogger('in-memory');
+    const bus = new InMemoryEventBus({ defaultRetry, logger });
+    await bus.initialize();
+    try {
+      await bus.unsubscribe(await bus.subscribe('late.event', () => undefined, { name: 'late' }));
+      expect(logger.find('warn', 'subscribed after start-up')).toEqual([]);
+    } finally {
+      await bus.close();
+    }
+  });
+
   // Where the in-memory bus differs on purpose: it has no database, so no transaction to join.
   it("refuses the caller's transaction (manager) instead of publishing outside it", async () => {
     const bus = create();

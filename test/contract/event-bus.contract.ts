@@ -11,6 +11,7 @@ import {
   EventBusNotReadyError,
   EventConflictError,
   EventValidationError,
+  HandlerTimeoutError,
   NonRetryableEventError,
   type EventBus,
   type EventContext,
@@ -81,7 +82,7 @@ export function eventBusContract(open: () => Promise<EventBusSubject>): void {
     pattern: string,
     name: string,
     behaviour: (call: Call) => unknown = () => undefined,
-    options: { retry?: RetryPolicy; replay?: boolean } = {},
+    options: { retry?: RetryPolicy; replay?: boolean; timeoutMs?: number } = {},
   ): Promise<Call[]> {
     const calls: Call[] = [];
     const subscription = await bus.subscribe(
@@ -161,6 +162,17 @@ export function eventBusContract(open: () => Promise<EventBusSubject>): void {
       const published = await bus.publish(event('gone'));
       await waitForStatus(published.id, 'processed');
       expect(calls).toEqual([]);
+    });
+    it('delivers what a handler publishes, as any other event', async () => {
+      await handler('chain.start', 'chain-starter', async ({ event: received }) => {
+        await bus.publish(event('chain.next', { id: undefined, payload: { after: received.id } }));
+      });
+      const next = await handler('chain.next', 'chain-follower');
+      const start = await bus.publish(event('chain.start'));
+      await waitFor(() => next.length === 1, { timeoutMs: SETTLE_MS, message: 'the published event to be delivered' });
+      await waitForStatus(next[0].event.id, 'processed');
+      await waitForStatus(start.id, 'processed');
+      expect(next[0].event.payload).toEqual({ after: start.id });
     });
   });
 
@@ -258,6 +270,22 @@ export function eventBusContract(open: () => Promise<EventBusSubject>): void {
       expect(attempts(calls)).toEqual([1, 2, 3]);
     });
 
+    it('fails an attempt past its timeoutMs with HandlerTimeoutError, aborting its signal, and retries it', async () => {
+      const calls = await handler(
+        'slow',
+        'slow',
+        ({ context }) =>
+          context.attempt === 1 &&
+          new Promise((resolve) => context.signal.addEventListener('abort', resolve, { once: true })),
+        { retry: quickRetry(2), timeoutMs: 50 },
+      );
+      const published = await bus.publish(event('slow'));
+      await waitForStatus(published.id, 'processed');
+      expect(attempts(calls)).toEqual([1, 2]);
+      expect(calls[0].context.signal.reason).toBeInstanceOf(HandlerTimeoutError);
+      expect(calls[1].context.signal.aborted).toBe(false);
+    });
+
     it('NonRetryableEventError fails the delivery at once', async () => {
       const calls = await handler(
         'fatal',
@@ -300,6 +328,49 @@ export function eventBusContract(open: () => Promise<EventBusSubject>): void {
       await expect(bus.retryFailed({ eventId: published.id })).resolves.toBe(0);
     });
 
+    it('retryFailed counts what it re-drove, by filter; a delivery failing again is listed again, oldest failure first', async () => {
+      const broken = await handler(
+        'again',
+        'again',
+        () => {
+          throw new Error('still broken');
+        },
+        { retry: quickRetry(2) },
+      );
+      const first = await bus.publish(event('again'));
+      await waitForStatus(first.id, 'failed');
+      const second = await bus.publish(event('again'));
+      await waitForStatus(second.id, 'failed');
+
+      await expect(bus.retryFailed({ tenantId: randomUUID() })).resolves.toBe(0);
+      await expect(bus.retryFailed({ handler: `${p}-nobody` })).resolves.toBe(0);
+      await expect(bus.retryFailed({ eventId: first.id })).resolves.toBe(1);
+      await waitFor(async () => attempts(broken).length === 6, {
+        timeoutMs: SETTLE_MS,
+        message: 'the re-drive to run',
+      });
+      await waitForStatus(first.id, 'failed');
+      // The re-driven delivery failed again after the other one: it is listed last, with its new run's attempts.
+      expect(await bus.getFailedDeliveries({ tenantId })).toEqual([
+        expect.objectContaining({ eventId: second.id, handler: `${p}-again`, attempts: 2 }),
+        expect.objectContaining({
+          eventId: first.id,
+          handler: `${p}-again`,
+          attempts: 2,
+          lastError: 'Error: still broken',
+        }),
+      ]);
+
+      await expect(bus.retryFailed({ handler: `${p}-again` })).resolves.toBe(2);
+      await waitFor(async () => attempts(broken).length === 10, {
+        timeoutMs: SETTLE_MS,
+        message: 'both re-drives to run',
+      });
+      await waitForStatus(first.id, 'failed');
+      await waitForStatus(second.id, 'failed');
+      expect(await bus.getFailedDeliveries({ tenantId })).toHaveLength(2);
+    });
+
     it('checks the filters of getFailedDeliveries and retryFailed', async () => {
       await expect(bus.getFailedDeliveries({ eventId: 'nope' })).rejects.toMatchObject({
         name: 'EventValidationError',
@@ -314,6 +385,36 @@ export function eventBusContract(open: () => Promise<EventBusSubject>): void {
   });
 
   describe('statuses', () => {
+    it('records the job id publish returned on the stored event; retries run under a job of their own', async () => {
+      const flaky = await handler(
+        'job',
+        'job',
+        ({ context }) => {
+          if (context.attempt < 3) throw new Error('not yet');
+        },
+        { retry: quickRetry(3) },
+      );
+      const published = await bus.publish(event('job'));
+      const jobId = published.metadata?.jobId;
+      await waitForStatus(published.id, 'processed');
+      expect((await store.findById(published.id))?.metadata?.jobId).toBe(jobId);
+      const [firstTry, ...retries] = flaky.map((call) => call.context.jobId);
+      expect(firstTry).toBe(jobId);
+      expect(retries).toEqual([expect.any(String), retries[0]]);
+      expect(retries[0]).not.toBe(jobId);
+    });
+
+    it('a failed delivery leaves its event failed in the store; the succeeding sibling does not change that', async () => {
+      await handler('half', 'half-broken', () => {
+        throw new NonRetryableEventError('no');
+      });
+      await handler('half', 'half-fine');
+      const published = await bus.publish(event('half'));
+      await waitForStatus(published.id, 'failed');
+      expect(await store.getEventsByTenant(tenantId)).toMatchObject([{ id: published.id, status: 'failed' }]);
+      expect(await bus.getFailedDeliveries({ tenantId })).toMatchObject([{ handler: `${p}-half-broken`, attempts: 1 }]);
+    });
+
     it('is processing while a handler runs, and processed once it is done', async () => {
       let release!: () => void;
       const held = new Promise<void>((resolve) => (release = resolve));
@@ -355,6 +456,34 @@ export function eventBusContract(open: () => Promise<EventBusSubject>): void {
       });
       expect(window).toEqual({ events: 1, handlerCalls: 1, failed: 0 });
       expect(projector.at(-1)?.event.id).toBe(published[1].id);
+    });
+
+    it('replays failed events too, leaving their status and failure records, to the handlers and types asked for', async () => {
+      const projector = await handler('audit.*', 'audit-projector');
+      await handler('audit.rejected', 'audit-broken', () => {
+        throw new NonRetryableEventError('rejected');
+      });
+      const rejected = await bus.publish(event('audit.rejected', { timestamp: '2032-01-01T00:00:00.000Z' }));
+      const accepted = await bus.publish(event('audit.accepted', { timestamp: '2032-01-01T00:01:00.000Z' }));
+      await waitForStatus(rejected.id, 'failed');
+      await waitForStatus(accepted.id, 'processed');
+      const failures = await bus.getFailedDeliveries({ tenantId });
+      projector.length = 0;
+
+      const all = await bus.replayEvents(new Date('2032-01-01T00:00:00.000Z'), {
+        tenantId,
+        handlers: [`${p}-audit-projector`],
+      });
+      expect(all).toEqual({ events: 2, handlerCalls: 2, failed: 0 });
+      const onlyRejected = await bus.replayEvents(new Date('2032-01-01T00:00:00.000Z'), {
+        tenantId,
+        types: [`${p}.audit.rejected`],
+        handlers: [`${p}-audit-projector`],
+      });
+      expect(onlyRejected).toEqual({ events: 1, handlerCalls: 1, failed: 0 });
+      expect(projector.map((call) => call.event.id)).toEqual([rejected.id, accepted.id, rejected.id]);
+      expect(await statusOf(rejected.id)).toBe('failed');
+      expect(await bus.getFailedDeliveries({ tenantId })).toEqual(failures);
     });
 
     it('counts handler calls that fail during a replay, without retrying them', async () => {

@@ -2,7 +2,7 @@
  * The core bus: validate → append → dispatch, the micro-batched publish path, transactional publish
  * through the outbox, subscribe, replay, failed deliveries and readiness. It depends on ports only:
  * the `EventStore`, the store's `DeliveryLedger` and an `EventTransport`. `BullMQEventBus` is this
- * bus on the BullMQ transport; an in-memory transport plugs in the same way.
+ * bus on the BullMQ transport; `InMemoryEventBus` (./testing) is this bus on the in-memory one.
  */
 import type { LoggerService } from '@nestjs/common';
 import type { NewDomainEvent, StoredEvent } from '../events/domain-event.js';
@@ -40,6 +40,8 @@ export interface DurableEventBusParts {
   closeStepTimeoutMs: number;
   /** Timeout of one call of a handler that declares none, for replays (the transport bounds deliveries). */
   handlerTimeoutMs?: number;
+  /** How `initialize()` gets called where this bus is used, for the error of a call made before it. */
+  startHint?: string;
 }
 
 export class DurableEventBus extends EventBus {
@@ -129,7 +131,7 @@ export class DurableEventBus extends EventBus {
   ): Promise<Subscription> {
     const { subscriptions, transport, logger } = this.parts;
     const subscription = subscriptions.add(pattern, handler, { ...options, source: 'runtime' });
-    if (this.publisher && transport.consuming) {
+    if (this.publisher && transport.consuming && transport.sharedByProcesses) {
       logger.warn(
         `Handler "${subscription.handler}" was subscribed after start-up: only this process runs it. Other ` +
           `workers of ${transport.name} do not know it, and events they take skip it. Declare ` +
@@ -212,7 +214,8 @@ export class DurableEventBus extends EventBus {
         : this.closing
           ? `${method}() was called while the event bus was closing, after its running handlers had finished; ` +
             'create a new event bus.'
-          : `${method}() was called before initialize(): await bus.initialize() first (the Nest module does it on bootstrap).`,
+          : `${method}() was called before initialize(): await bus.initialize() first ` +
+            `(${this.parts.startHint ?? 'the Nest module does it on bootstrap'}).`,
     );
   }
 }

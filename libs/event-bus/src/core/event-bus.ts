@@ -44,7 +44,7 @@ export interface ReplayResult {
 
 /**
  * The event bus; the abstract class is the injection token (`constructor(private readonly bus: EventBus)`).
- * `BullMQEventBus` is the implementation.
+ * `BullMQEventBus` is the implementation; `InMemoryEventBus` (`./testing`) the one for unit tests.
  */
 export abstract class EventBus {
   /** Validates, stores (status `pending`) and enqueues one event. Idempotent by event id. */

@@ -3,7 +3,7 @@ import { InvalidEventPatternError } from '../shared/errors.js';
 import type { StoredEvent } from '../events/domain-event.js';
 import { EventBusTestHarness } from './event-bus-test-harness.js';
 import { InMemoryEventBus } from './in-memory-event-bus.js';
-import { InMemoryEventStore } from './in-memory-event-store.js';
+import { InMemoryEventStore } from '../store/in-memory/in-memory-event-store.js';
 
 const TENANT = '33333333-3333-4333-8333-333333333333';
 const silent = { log: () => undefined, error: () => undefined, warn: () => undefined };

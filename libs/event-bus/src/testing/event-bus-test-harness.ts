@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { StoredEvent } from '../events/domain-event.js';
 import { compileEventPattern } from '../subscriptions/event-pattern.js';
-import type { RecordedFailure } from './delivery-records.js';
+import type { RecordedFailure } from './recorded-failure.js';
 import { InMemoryEventBus } from './in-memory-event-bus.js';
-import { InMemoryEventStore } from './in-memory-event-store.js';
+import { InMemoryEventStore } from '../store/in-memory/in-memory-event-store.js';
 
 /** What `waitFor` waits for: an event type pattern (`'order.*'`) or a predicate on the stored event. */
 export type EventMatcher = string | ((event: StoredEvent) => boolean);

@@ -12,7 +12,7 @@ import type { EventContext } from '../subscriptions/subscription.js';
 import { EventBusTestHarness } from './event-bus-test-harness.js';
 import { EventBusTestingModule, type EventBusTestingOptions } from './event-bus-testing.module.js';
 import { InMemoryEventBus } from './in-memory-event-bus.js';
-import { InMemoryEventStore } from './in-memory-event-store.js';
+import { InMemoryEventStore } from '../store/in-memory/in-memory-event-store.js';
 
 const TENANT = '33333333-3333-4333-8333-333333333333';
 

@@ -18,7 +18,7 @@ import { SubscriptionExplorer } from '../nest/subscription.explorer.js';
 import { SubscriptionLoader } from '../nest/subscription.loader.js';
 import { EventBusTestHarness } from './event-bus-test-harness.js';
 import { InMemoryEventBus } from './in-memory-event-bus.js';
-import { InMemoryEventStore } from './in-memory-event-store.js';
+import { InMemoryEventStore } from '../store/in-memory/in-memory-event-store.js';
 
 export interface EventBusTestingOptions {
   /** Wait the retry policies' delays between attempts instead of retrying at once. @default false */
@@ -27,6 +27,8 @@ export interface EventBusTestingOptions {
   defaultRetry?: RetryPolicy;
   /** Largest accepted payload (and metadata), as serialized JSON bytes. @default 1048576 (1 MiB) */
   maxPayloadBytes?: number;
+  /** Longest attempt of a handler that declares no `timeoutMs`, in ms (`HandlerTimeoutError`). @default none */
+  handlerTimeoutMs?: number;
   /** Receives the routing table and handler failures; `false` for none. @default Nest's `Logger` */
   logger?: LoggerService | false;
   /** Register the module globally, as `EventBusModule` is. @default true */
@@ -85,6 +87,7 @@ export class EventBusTestingModule {
               subscriptions,
               defaultRetry: options.defaultRetry,
               realDelays: options.realDelays,
+              handlerTimeoutMs: options.handlerTimeoutMs,
               logger,
             }),
           inject: [InMemoryEventStore, SubscriptionManager],

@@ -1,39 +1,29 @@
 /**
- * `InMemoryEventBus`: the `EventBus` without PostgreSQL or Redis, for unit tests. It validates,
- * stores (in an `EventStore`, in memory by default), routes and retries as `BullMQEventBus` does,
- * sharing its pieces (validation, the subscription registry, the handler runner, retry delays,
- * replay); the same contract suite runs against both. Retry waits take no time unless `realDelays`.
+ * `InMemoryEventBus`: the core bus (core/durable-event-bus.ts) on the in-memory transport, with an
+ * `InMemoryEventStore` and the delivery ledger it offers. No PostgreSQL, no Redis, for unit tests:
+ * validation, publishing, routing, retries, failure records, re-drives and replay are the code
+ * `BullMQEventBus` runs, only the transport and the tables differ. Retry waits take no time unless
+ * `realDelays`. What the test harness needs besides is here: change notifications, idle tracking,
+ * what was published and failed, and a reset.
  */
 import { Logger, type LoggerService } from '@nestjs/common';
-import { EventBusError, EventBusNotReadyError, EventValidationError } from '../shared/errors.js';
-import { EventBus } from '../core/event-bus.js';
-import type {
-  EventBusReadiness,
-  FailedDelivery,
-  FailedDeliveryFilter,
-  PublishOptions,
-  ReplayOptions,
-  ReplayResult,
-} from '../core/event-bus.js';
+import { DurableEventBus } from '../core/durable-event-bus.js';
 import { EVENT_BUS_DEFAULTS } from '../core/event-bus.options.js';
-import type { NewDomainEvent, StoredEvent } from '../events/domain-event.js';
-import { prepareEvents, validateEvent } from '../events/event-validator.js';
-import type { AppendedEvent, EventQueryOptions, EventStore } from '../store/event-store.js';
+import { InMemoryEventStore } from '../store/in-memory/in-memory-event-store.js';
+import type { InMemoryDeliveryLedger } from '../store/in-memory/in-memory-delivery-ledger.js';
+import type { EventChangeListener } from '../store/in-memory/in-memory-tables.js';
 import { validateRetryPolicy } from '../subscriptions/backoff.js';
+import { validateHandlerTimeout } from '../subscriptions/handler-timeout.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../subscriptions/retry-policy.js';
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
-import type { EventHandler, SubscribeOptions, Subscription } from '../subscriptions/subscription.js';
-import { EventReplayer } from '../core/event-replayer.js';
-import { checkFailedDeliveryFilter } from '../core/failed-delivery-filter.js';
-import { DeliveryRecords, toFailedDelivery, type RecordedFailure } from './delivery-records.js';
-import { InMemoryDelivery } from './in-memory-delivery.js';
-import { InMemoryEventStore } from './in-memory-event-store.js';
-import { RetryWaits } from './retry-waits.js';
-import { WorkTracker } from './work-tracker.js';
+import { InMemoryEventTransport } from '../transport/in-memory/in-memory-event-transport.js';
+import type { RecordedFailure } from './recorded-failure.js';
+
+export type { EventChangeListener } from '../store/in-memory/in-memory-tables.js';
 
 export interface InMemoryEventBusOptions {
-  /** Where events are stored. @default a new `InMemoryEventStore` with `maxPayloadBytes` */
-  eventStore?: EventStore;
+  /** Where events, statuses and delivery records are kept. @default a new `InMemoryEventStore` with `maxPayloadBytes` */
+  eventStore?: InMemoryEventStore;
   /** The handler registry (the testing module shares it with `@OnEvent` discovery). @default a new one */
   subscriptions?: SubscriptionManager;
   /** Retry policy of handlers that declare none. @default 3 attempts, exponential from 1 s */
@@ -44,245 +34,101 @@ export interface InMemoryEventBusOptions {
   maxPayloadBytes?: number;
   /** How long `close()` waits for running handlers, in ms. @default 10000 */
   shutdownTimeoutMs?: number;
+  /** Longest attempt of a handler that declares no `timeoutMs`, in ms (`HandlerTimeoutError`). @default none */
+  handlerTimeoutMs?: number;
   /** Receives handler failures (WARN while retries remain, ERROR when a delivery failed). @default Nest's `Logger` */
   logger?: LoggerService;
 }
 
-/** Something about one event changed (published, or a new status): the harness re-checks what it waits for. */
-export type EventChangeListener = (eventId: string) => void;
+/** What the bus is built from; kept by the subclass for the harness's questions. */
+interface InMemoryBusParts {
+  eventStore: InMemoryEventStore;
+  ledger: InMemoryDeliveryLedger;
+  transport: InMemoryEventTransport;
+  subscriptions: SubscriptionManager;
+  logger: LoggerService;
+}
 
-export class InMemoryEventBus extends EventBus {
-  readonly eventStore: EventStore;
+export class InMemoryEventBus extends DurableEventBus {
+  readonly eventStore: InMemoryEventStore;
   readonly subscriptions: SubscriptionManager;
-  private readonly logger: LoggerService;
-  private readonly records = new DeliveryRecords();
-  private readonly work = new WorkTracker();
-  private readonly waits: RetryWaits;
-  private readonly delivery: InMemoryDelivery;
-  private readonly replayer: EventReplayer;
-  private readonly payloadLimit: number | undefined;
-  private readonly shutdownTimeoutMs: number;
-  private readonly listeners = new Set<EventChangeListener>();
-  /** Ids of the events this bus published (stored for the first time), in order. */
-  private readonly publishedIds: string[] = [];
-  private state: 'new' | 'running' | 'closing' | 'closed' = 'new';
-  private closing?: Promise<void>;
+  private readonly ledger: InMemoryDeliveryLedger;
+  private readonly transport: InMemoryEventTransport;
 
   constructor(options: InMemoryEventBusOptions = {}) {
-    super();
-    this.logger = options.logger ?? new Logger('EventBus');
-    this.eventStore = options.eventStore ?? new InMemoryEventStore({ maxPayloadBytes: options.maxPayloadBytes });
-    // A store given with its own limit: the bus checks its own first, as BullMQEventBus does.
-    this.payloadLimit = options.eventStore ? options.maxPayloadBytes : undefined;
-    this.subscriptions = options.subscriptions ?? new SubscriptionManager({ logger: this.logger });
-    const defaultRetry =
-      options.defaultRetry === undefined
-        ? DEFAULT_RETRY_POLICY
-        : validateRetryPolicy(options.defaultRetry, 'defaultRetry');
-    this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? EVENT_BUS_DEFAULTS.shutdownTimeoutMs;
-    this.waits = new RetryWaits(options.realDelays ?? false);
-    this.delivery = new InMemoryDelivery({
-      eventStore: this.eventStore,
-      subscriptions: this.subscriptions,
-      defaultRetry,
-      records: this.records,
-      waits: this.waits,
-      logger: this.logger,
-      onStatus: (eventId) => this.notify(eventId),
+    const parts = inMemoryBusParts(options);
+    super({
+      ...parts,
+      // A store given with its own limit: the core bus checks the bus's first, as BullMQEventBus does.
+      maxPayloadBytes: options.maxPayloadBytes,
+      closeStepTimeoutMs: EVENT_BUS_DEFAULTS.enqueueTimeoutMs,
+      handlerTimeoutMs: options.handlerTimeoutMs,
+      startHint: 'in a Nest testing module, await moduleRef.init() or app.init() runs it',
     });
-    this.replayer = new EventReplayer({
-      eventStore: this.eventStore,
-      subscriptions: this.subscriptions,
-      logger: this.logger,
-    });
+    this.eventStore = parts.eventStore;
+    this.subscriptions = parts.subscriptions;
+    this.ledger = parts.ledger;
+    this.transport = parts.transport;
   }
 
-  async initialize(): Promise<void> {
-    if (this.state === 'closing' || this.state === 'closed') {
-      throw new EventBusNotReadyError('The event bus is closed; create a new one.');
-    }
-    this.state = 'running';
-  }
-
-  /**
-   * Stops retrying (waits still pending end, leaving their deliveries `retrying` and the events
-   * `processing`, as delayed jobs stay in a queue) and lets running handlers finish, for up to
-   * `shutdownTimeoutMs`. Handlers finishing may still publish. Safe to call twice.
-   */
-  close(): Promise<void> {
-    this.closing ??= (async () => {
-      if (this.state === 'new') {
-        this.state = 'closed';
-        return;
-      }
-      this.state = 'closing';
-      this.waits.cancel();
-      if (!(await this.work.idle(this.shutdownTimeoutMs))) {
-        this.logger.warn(
-          `Closed with handlers still running after ${this.shutdownTimeoutMs} ms: ${this.work.describe().join(', ')}`,
-        );
-      }
-      this.state = 'closed';
-    })();
-    return this.closing;
-  }
-
-  readiness(): EventBusReadiness {
-    if (this.state === 'running') return { ready: true };
-    if (this.state === 'new') return { ready: false, reason: 'initialize() was not called' };
-    return { ready: false, reason: this.state === 'closed' ? 'the event bus is closed' : 'the event bus is closing' };
-  }
-
-  async publish<P = unknown>(event: NewDomainEvent<P>, options?: PublishOptions): Promise<StoredEvent<P>> {
-    this.ready('publish', options);
-    const [stored] = await this.store([event], true);
-    return stored as StoredEvent<P>;
-  }
-
-  async publishAll<P = unknown>(events: NewDomainEvent<P>[], options?: PublishOptions): Promise<StoredEvent<P>[]> {
-    this.ready('publishAll', options);
-    if (!Array.isArray(events)) {
-      throw new EventValidationError([{ field: 'events', message: 'must be an array of events' }]);
-    }
-    if (events.length === 0) return [];
-    return (await this.store(events, false)) as StoredEvent<P>[];
-  }
-
-  async subscribe<P = unknown>(
-    pattern: string | string[],
-    handler: EventHandler<P>,
-    options?: SubscribeOptions,
-  ): Promise<Subscription> {
-    return this.subscriptions.add(pattern, handler, { ...options, source: 'runtime' });
-  }
-
-  async unsubscribe(subscription: Subscription): Promise<void> {
-    this.subscriptions.remove(subscription);
-  }
-
-  getEventsByWorkflowId<P = unknown>(workflowId: string, options?: EventQueryOptions): Promise<StoredEvent<P>[]> {
-    return this.eventStore.getEventsByWorkflowId<P>(workflowId, options);
-  }
-
-  /** Needs only the store and the handlers: works before `initialize()` too, as on the real bus. */
-  replayEvents(from: Date, options?: ReplayOptions): Promise<ReplayResult> {
-    return this.replayer.replay(from, options);
-  }
-
-  async getFailedDeliveries(filter?: FailedDeliveryFilter): Promise<FailedDelivery[]> {
-    this.ready('getFailedDeliveries');
-    checkFailedDeliveryFilter(filter);
-    return this.records.failed(filter).map((record) => {
-      const { error: _error, ...delivery } = toFailedDelivery(record);
-      return delivery;
-    });
-  }
-
-  /** Each matching failed delivery runs again under its handler's policy, with a fresh `maxAttempts`. */
-  async retryFailed(filter?: FailedDeliveryFilter): Promise<number> {
-    this.ready('retryFailed');
-    checkFailedDeliveryFilter(filter);
-    const redriven = this.records.failed(filter);
-    for (const record of redriven) {
-      Object.assign(record, { status: 'retrying', attempts: 0, failedAt: null, run: record.run + 1 });
-    }
-    for (const eventId of new Set(redriven.map((record) => record.eventId))) {
-      await this.eventStore.updateStatus(eventId, 'processing');
-      this.notify(eventId);
-    }
-    for (const { eventId, handler } of redriven) {
-      this.track(`re-drive of ${handler} for event ${eventId}`, () => this.delivery.redrive(eventId, handler));
-    }
-    return redriven.length;
-  }
-
-  /** Resolves once every delivery and retry has settled, including those they started; false after `timeoutMs`. */
+  /** Resolves true once every delivery and retry has settled, including those they started; false after `timeoutMs`. */
   idle(timeoutMs: number): Promise<boolean> {
-    return this.work.idle(timeoutMs);
+    return this.transport.idle(timeoutMs);
   }
 
   /** What is still being delivered, for the message of an idle wait that ran out. */
   running(): string[] {
-    return this.work.describe();
+    return this.transport.running();
   }
 
   /** Ids of the events this bus published, in order. */
   published(): readonly string[] {
-    return this.publishedIds;
+    return this.transport.published();
   }
 
-  /** The failed deliveries, with the errors the handlers threw. */
+  /** The failed deliveries, as `getFailedDeliveries` lists them, with the errors the handlers threw. */
   failures(): RecordedFailure[] {
-    return this.records.failed().map(toFailedDelivery);
+    return this.ledger.failed.failedNow().map((record) => ({
+      eventId: record.eventId,
+      handler: record.handler,
+      attempts: record.attempts,
+      lastError: record.lastError ?? '',
+      failedAt: record.failedAt.toISOString(),
+      error: this.transport.errors.get(record.eventId, record.handler) ?? new Error(record.lastError ?? ''),
+    }));
   }
 
-  /** Listens to every change of an event this bus makes; returns the function that stops listening. */
+  /** Listens to every change of a stored event (stored, new status); returns the function that stops listening. */
   onChange(listener: EventChangeListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.eventStore.onChange(listener);
   }
 
-  /** Forgets what was published and every delivery record (handlers stay subscribed). */
+  /** Forgets what was published and the handlers' errors; `InMemoryEventStore.clear()` forgets events and records. */
   reset(): void {
-    this.publishedIds.length = 0;
-    this.records.clear();
+    this.transport.reset();
   }
+}
 
-  private async store(events: NewDomainEvent[], single: boolean): Promise<StoredEvent[]> {
-    if (this.payloadLimit !== undefined) {
-      const limit = { maxPayloadBytes: this.payloadLimit };
-      if (single) validateEvent(events[0], limit);
-      else prepareEvents(events, limit);
-    }
-    let appended: AppendedEvent[];
-    try {
-      appended = await this.eventStore.append(events);
-    } catch (error) {
-      // `publish` took one event, not a batch: its error should not speak of "event #0 of the batch".
-      if (single && error instanceof EventValidationError && error.index !== undefined) {
-        throw new EventValidationError(error.issues, { cause: error.cause });
-      }
-      throw error;
-    }
-    const fresh = [
-      ...new Map(appended.filter((entry) => entry.inserted).map(({ event }) => [event.id, event])).values(),
-    ];
-    for (const event of fresh) {
-      // The job id the queue adapter records: the event's id.
-      await this.eventStore.updateStatus(event.id, 'pending', event.id);
-      event.metadata = { ...event.metadata, jobId: event.id };
-      this.publishedIds.push(event.id);
-      this.track(`event ${event.id} (${event.type})`, () => this.delivery.deliver(event));
-    }
-    for (const event of fresh) this.notify(event.id);
-    return appended.map(({ event }) => event);
-  }
-
-  /** Runs `work` after the current turn, as a queue would, and follows it until it settles. */
-  private track(what: string, work: () => Promise<void>): void {
-    const started = new Promise<void>((resolve) => setImmediate(resolve)).then(work).catch((error: unknown) => {
-      this.logger.error(`In-memory delivery of ${what} failed: ${String(error)}`, (error as Error)?.stack);
-    });
-    this.work.track(what, started);
-  }
-
-  private notify(eventId: string): void {
-    for (const listener of this.listeners) listener(eventId);
-  }
-
-  private ready(method: string, options?: PublishOptions): void {
-    if (options?.manager !== undefined) {
-      throw new EventBusError(
-        "InMemoryEventBus has no database, so it cannot join the caller's transaction (the `manager` option). " +
-          'Test code that publishes inside a TypeORM transaction against PostgreSQL (BullMQEventBus).',
-      );
-    }
-    if (this.state === 'running' || this.state === 'closing') return;
-    throw new EventBusNotReadyError(
-      this.state === 'closed'
-        ? `${method}() was called after close() had finished; create a new event bus.`
-        : `${method}() was called before initialize(): await bus.initialize() first (in a Nest testing module, ` +
-            'await moduleRef.init() or app.init() runs it).',
-    );
-  }
+function inMemoryBusParts(options: InMemoryEventBusOptions): InMemoryBusParts {
+  const logger = options.logger ?? new Logger('EventBus');
+  const eventStore = options.eventStore ?? new InMemoryEventStore({ maxPayloadBytes: options.maxPayloadBytes });
+  const ledger = eventStore.deliveryLedger();
+  const subscriptions = options.subscriptions ?? new SubscriptionManager({ logger });
+  const defaultRetry =
+    options.defaultRetry === undefined
+      ? DEFAULT_RETRY_POLICY
+      : validateRetryPolicy(options.defaultRetry, 'defaultRetry');
+  const transport = new InMemoryEventTransport({
+    ledger,
+    subscriptions,
+    defaultRetry,
+    realDelays: options.realDelays ?? false,
+    shutdownTimeoutMs: options.shutdownTimeoutMs ?? EVENT_BUS_DEFAULTS.shutdownTimeoutMs,
+    handlerTimeoutMs:
+      options.handlerTimeoutMs === undefined
+        ? undefined
+        : validateHandlerTimeout(options.handlerTimeoutMs, 'handlerTimeoutMs'),
+    logger,
+  });
+  return { eventStore, ledger, transport, subscriptions, logger };
 }

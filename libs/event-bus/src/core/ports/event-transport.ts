@@ -29,6 +29,12 @@ export interface EventTransport {
   readonly consuming: boolean;
 
   /**
+   * Whether other processes may consume what it dispatches (a shared queue): then a handler
+   * subscribed after start-up runs in this process only, which the bus warns about.
+   */
+  readonly sharedByProcesses: boolean;
+
+  /**
    * Connects, starts its own recovery and (when it consumes) its consumers. A transport that does not
    * answer yet need not fail start-up: it may keep trying and say so in `readiness()`. When `start`
    * rejects it has undone what it started, and may be started again.

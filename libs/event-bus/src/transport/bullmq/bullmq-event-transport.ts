@@ -25,6 +25,8 @@ export interface BullMQEventTransportDeps {
  * (bus-runtime.ts), so a failed start can be retried.
  */
 export class BullMQEventTransport implements EventTransport {
+  /** Every worker of the queue, in any process, takes its jobs. */
+  readonly sharedByProcesses = true;
   private runtime?: BusRuntime;
 
   constructor(private readonly deps: BullMQEventTransportDeps) {}

@@ -1,9 +1,12 @@
 import type { BackoffStrategy, JobsOptions, KeepJobs, MinimalJob } from 'bullmq';
 import type { StoredEvent } from '../../../events/domain-event.js';
-import { computeBackoffDelay } from '../../../subscriptions/backoff.js';
-import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../../subscriptions/retry-policy.js';
+import type { RetryPolicy } from '../../../subscriptions/retry-policy.js';
+import { retryDelay } from '../../../subscriptions/retry-delay.js';
 import type { SubscriptionManager } from '../../../subscriptions/subscription-manager.js';
 import { HANDLER_JOB, handlerJobId, type HandlerJobData, type RecordedFailure } from './event-jobs.js';
+
+// Shared by every transport since the in-memory one waits it too; re-exported for this folder's importers.
+export { retryDelay };
 
 /**
  * How a failed handler becomes a job of its own: its attempts are BullMQ attempts, its backoff a
@@ -92,23 +95,4 @@ export function handlerBackoffStrategy(
     const policy = policyOf(subscriptions, data?.handler ?? '', defaultRetry);
     return retryDelay(policy, (data?.attemptsBefore ?? 0) + attemptsMade, error ?? new Error('unknown error'), onError);
   };
-}
-
-/**
- * The policy's delay before the next attempt. A backoff function that throws must not strand the
- * delivery (inside BullMQ's failure handling a throw would leave the job in limbo): the built-in
- * default policy's delay is used instead, and `onError` hears about it.
- */
-export function retryDelay(
-  policy: RetryPolicy,
-  attempt: number,
-  error: Error,
-  onError?: (failure: unknown) => void,
-): number {
-  try {
-    return computeBackoffDelay(policy, attempt, error);
-  } catch (failure) {
-    onError?.(failure);
-    return computeBackoffDelay(DEFAULT_RETRY_POLICY, attempt, error);
-  }
 }

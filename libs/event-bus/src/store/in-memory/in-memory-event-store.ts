@@ -1,12 +1,12 @@
-import { EventBusConfigurationError, EventBusError, EventConflictError } from '../shared/errors.js';
-import type { EventValidationIssue } from '../shared/errors.js';
-import type { EventStatus, NewDomainEvent, StoredEvent } from '../events/domain-event.js';
-import { EVENT_STATUSES } from '../events/domain-event.js';
-import { differingFields } from '../events/event-equality.js';
-import { DEFAULT_MAX_PAYLOAD_BYTES, prepareEvent, prepareEvents } from '../events/event-validator.js';
-import type { ValidatedEvent } from '../events/event-validator.js';
-import { isUuid, normalizeUuid } from '../events/uuid.js';
-import { deduplicateBatch } from '../store/batch-deduplication.js';
+import { EventBusConfigurationError, EventBusError, EventConflictError } from '../../shared/errors.js';
+import type { EventValidationIssue } from '../../shared/errors.js';
+import type { EventStatus, NewDomainEvent, StoredEvent } from '../../events/domain-event.js';
+import { EVENT_STATUSES } from '../../events/domain-event.js';
+import { differingFields } from '../../events/event-equality.js';
+import { DEFAULT_MAX_PAYLOAD_BYTES, prepareEvent, prepareEvents } from '../../events/event-validator.js';
+import type { ValidatedEvent } from '../../events/event-validator.js';
+import { isUuid, normalizeUuid } from '../../events/uuid.js';
+import { deduplicateBatch } from '../batch-deduplication.js';
 import {
   checkBatchSize,
   checkDate,
@@ -16,51 +16,40 @@ import {
   checkUuid,
   checkWorkflowId,
   throwIfInvalid,
-} from '../store/event-filter.validation.js';
-import type { CheckedFilter } from '../store/event-filter.validation.js';
-import { EventStore } from '../store/event-store.js';
+} from '../event-filter.validation.js';
+import type { CheckedFilter } from '../event-filter.validation.js';
+import { EventStore } from '../event-store.js';
 import type {
   AppendedEvent,
   EventFilter,
   EventQueryOptions,
   EventStreamFilter,
   EventWriteOptions,
-} from '../store/event-store.js';
+} from '../event-store.js';
+import type { DeliveryLedgerSource } from '../../core/ports/delivery-ledger.js';
 import { checkCatchUpTimeout, matchesFilter } from './in-memory-event-filter.js';
+import { InMemoryDeliveryLedger } from './in-memory-delivery-ledger.js';
+import { noTransactionError } from './no-transaction.js';
+import { InMemoryTables, toStoredEvent, type EventChangeListener } from './in-memory-tables.js';
 
 export interface InMemoryEventStoreOptions {
   /** Largest accepted payload (and metadata), as serialized JSON bytes. @default 1048576 (1 MiB) */
   maxPayloadBytes?: number;
 }
 
-/** One stored event as the table row holds it: the JSON as written, the job id in a column of its own. */
-interface Row {
-  id: string;
-  type: string;
-  tenantId: string;
-  timestamp: string;
-  payloadJson: string;
-  metadataJson: string | null;
-  sequenceNumber: number;
-  status: EventStatus;
-  createdAt: string;
-  jobId: string | null;
-}
-
 /**
  * The `EventStore` in memory, for unit tests: the validation, idempotency, sequence numbers, filters
  * and their checks of `PersistentEventStore`, without PostgreSQL (the same contract suite runs
- * against both). Everything written is visible at once, so reads never wait and `stream()` comes in
- * `sequenceNumber` order. Events are kept as JSON and every read returns fresh copies, so a caller
- * that changes what it got back (or what it passed in) changes nothing stored, as with a database.
- * There is no transaction to join: a `manager` is refused.
+ * against both). Like `PersistentEventStore` it offers the bus its delivery ledger (statuses, job
+ * ids, handler records), on the same in-memory tables. Everything written is visible at once, so
+ * reads never wait and `stream()` comes in `sequenceNumber` order. Events are kept as JSON and every
+ * read returns fresh copies, so a caller that changes what it got back (or what it passed in)
+ * changes nothing stored, as with a database. There is no transaction to join: a `manager` is refused.
  */
-export class InMemoryEventStore extends EventStore {
+export class InMemoryEventStore extends EventStore implements DeliveryLedgerSource {
   /** The limit this store validates payloads with (see `EventStore.maxPayloadBytes`). */
   override readonly maxPayloadBytes: number;
-  private readonly rows: Row[] = [];
-  private readonly byId = new Map<string, Row>();
-  private lastSequence = 0;
+  private readonly tables = new InMemoryTables();
 
   constructor(options: InMemoryEventStoreOptions = {}) {
     super();
@@ -166,28 +155,43 @@ export class InMemoryEventStore extends EventStore {
       issues.push({ field: 'jobId', message: 'must be a non-empty string' });
     }
     throwIfInvalid(issues);
-    const row = this.byId.get(eventId!);
+    const row = this.tables.event(eventId!);
     if (!row) throw new EventBusError(`Cannot update the status of event ${eventId}: no such event is stored`);
-    row.status = status;
-    if (jobId !== undefined) row.jobId = jobId;
+    this.tables.updateEvent(row, { status, jobId });
+  }
+
+  /**
+   * The delivery ledger on this store's tables: the bus writes statuses, job ids and handler
+   * records here, as it writes them to PostgreSQL through `PersistentEventStore`'s. No deadline
+   * applies (nothing here waits), so the options are not needed.
+   */
+  deliveryLedger(): InMemoryDeliveryLedger {
+    return new InMemoryDeliveryLedger(this.tables);
+  }
+
+  /** Listens to every change of a stored event (stored, new status, job id); returns the function that stops listening. */
+  onChange(listener: EventChangeListener): () => void {
+    return this.tables.onChange(listener);
   }
 
   /** The stored event with this id, read at once (for the test harness, which answers synchronously). */
   peek<P = unknown>(id: string): StoredEvent<P> | undefined {
     if (!isUuid(id)) return undefined;
-    const row = this.byId.get(normalizeUuid(id));
+    const row = this.tables.event(normalizeUuid(id));
     return row && toStoredEvent<P>(row);
   }
 
   /** Every stored event, in sequence order, read at once. */
   all(): StoredEvent[] {
-    return this.rows.map((row) => toStoredEvent(row));
+    return this.tables.events.map((row) => toStoredEvent(row));
   }
 
-  /** Forgets every event. Sequence numbers go on increasing, as a PostgreSQL sequence does after a TRUNCATE. */
+  /**
+   * Forgets every event and its delivery records. Sequence numbers go on increasing, as a PostgreSQL
+   * sequence does after a TRUNCATE.
+   */
   clear(): void {
-    this.rows.length = 0;
-    this.byId.clear();
+    this.tables.clear();
   }
 
   /**
@@ -198,44 +202,27 @@ export class InMemoryEventStore extends EventStore {
     if (prepared.length === 0) return [];
     const { unique, firstOccurrence } = deduplicateBatch(prepared);
     for (const candidate of unique) {
-      const stored = this.byId.get(candidate.event.id);
+      const stored = this.tables.event(candidate.event.id);
       if (!stored) continue;
       const fields = differingFields(toStoredEvent(stored), candidate);
       if (fields.length > 0) throw new EventConflictError(candidate.event.id, fields);
     }
     const inserted = new Set<string>();
     for (const candidate of unique) {
-      if (this.byId.has(candidate.event.id)) continue;
-      this.insert(candidate);
+      if (this.tables.event(candidate.event.id)) continue;
+      this.tables.insertEvent(candidate);
       inserted.add(candidate.event.id);
     }
+    for (const id of inserted) this.tables.changed(id);
     return prepared.map(({ event }, index) => ({
       event: this.peek<P>(event.id)!,
       inserted: inserted.has(event.id) && firstOccurrence[index],
     }));
   }
 
-  private insert({ event, payloadJson, metadataJson }: ValidatedEvent): void {
-    this.lastSequence += 1;
-    const row: Row = {
-      id: event.id,
-      type: event.type,
-      tenantId: event.tenantId,
-      timestamp: event.timestamp,
-      payloadJson,
-      metadataJson,
-      sequenceNumber: this.lastSequence,
-      status: 'pending',
-      createdAt: new Date().toISOString(),
-      jobId: null,
-    };
-    this.rows.push(row);
-    this.byId.set(row.id, row);
-  }
-
   private find<P>(filter: CheckedFilter): StoredEvent<P>[] {
     const found: StoredEvent<P>[] = [];
-    for (const row of this.rows) {
+    for (const row of this.tables.events) {
       if (filter.limit !== undefined && found.length >= filter.limit) break;
       const event = toStoredEvent<P>(row);
       if (matchesFilter(event, filter)) found.push(event);
@@ -245,12 +232,13 @@ export class InMemoryEventStore extends EventStore {
 
   /** Rows are kept in sequence order; events stored while the stream runs are not waited for. */
   private async *read<P>(filter: CheckedFilter): AsyncGenerator<StoredEvent<P>> {
-    const last = this.lastSequence;
+    const last = this.tables.lastSequence;
+    const rows = this.tables.events;
     const after = filter.afterSequence ?? 0;
     let remaining = filter.limit ?? Number.POSITIVE_INFINITY;
     // Rows are only ever appended (or all cleared), so an index stays valid between yields.
-    for (let index = 0; index < this.rows.length && remaining > 0; index += 1) {
-      const row = this.rows[index];
+    for (let index = 0; index < rows.length && remaining > 0; index += 1) {
+      const row = rows[index];
       if (row.sequenceNumber > last) return;
       if (row.sequenceNumber <= after) continue;
       const event = toStoredEvent<P>(row);
@@ -261,32 +249,6 @@ export class InMemoryEventStore extends EventStore {
   }
 }
 
-/** A row as the API returns it: fresh objects, and the job id shown as `metadata.jobId` (as the TypeORM mapper does). */
-function toStoredEvent<P>(row: Row): StoredEvent<P> {
-  const event: StoredEvent<P> = {
-    id: row.id,
-    type: row.type,
-    timestamp: row.timestamp,
-    tenantId: row.tenantId,
-    payload: JSON.parse(row.payloadJson) as P,
-    sequenceNumber: row.sequenceNumber,
-    status: row.status,
-    createdAt: row.createdAt,
-  };
-  if (row.metadataJson !== null || row.jobId !== null) {
-    event.metadata = {
-      ...(row.metadataJson === null ? {} : (JSON.parse(row.metadataJson) as Record<string, unknown>)),
-      ...(row.jobId === null ? {} : { jobId: row.jobId }),
-    };
-  }
-  return event;
-}
-
-/** There is no database, so no transaction to join: silently writing outside it would hide a rollback. */
 function refuseManager(options: EventWriteOptions | undefined): void {
-  if (options?.manager === undefined) return;
-  throw new EventBusError(
-    "InMemoryEventStore has no database, so it cannot join the caller's transaction (the `manager` option). " +
-      'Test code that publishes inside a TypeORM transaction against PostgreSQL (PersistentEventStore).',
-  );
+  if (options?.manager !== undefined) throw noTransactionError();
 }

@@ -1,8 +1,8 @@
-import type { EventValidationIssue } from '../shared/errors.js';
-import type { StoredEvent } from '../events/domain-event.js';
-import type { CheckedFilter } from '../store/event-filter.validation.js';
-import { readFilter } from '../store/event-filter.validation.js';
-import type { EventStreamFilter } from '../store/event-store.js';
+import type { EventValidationIssue } from '../../shared/errors.js';
+import type { StoredEvent } from '../../events/domain-event.js';
+import type { CheckedFilter } from '../event-filter.validation.js';
+import { readFilter } from '../event-filter.validation.js';
+import type { EventStreamFilter } from '../event-store.js';
 
 /**
  * What the SQL of the TypeORM store does with a checked filter (event-query.sql.ts), as a predicate

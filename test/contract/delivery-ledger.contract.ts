@@ -1,0 +1,267 @@
+/**
+ * The `DeliveryLedger` contract: the store side of delivery (job ids, statuses, handler records,
+ * failed deliveries and their re-drive, the outbox, the unfinished events) as the TypeORM ledger
+ * keeps it in PostgreSQL and the in-memory ledger of `InMemoryEventStore` keeps it in memory. The
+ * bus contract sees these through the bus; here each rule the transports rely on is pinned on its own.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import type { EventStore, StoredEvent } from '@app/event-bus';
+import type { DeliveryLedger } from '../../libs/event-bus/src/core/ports/delivery-ledger.js';
+import type { DeliveryRecordWrite } from '../../libs/event-bus/src/core/ports/delivery-records.js';
+import type { FailedDeliveryClaim } from '../../libs/event-bus/src/core/ports/failed-delivery-records.js';
+
+export interface DeliveryLedgerSubject {
+  store: EventStore;
+  ledger: DeliveryLedger;
+  /** Removes every event and delivery record. */
+  clear(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function deliveryLedgerContract(open: () => Promise<DeliveryLedgerSubject>): void {
+  let subject: DeliveryLedgerSubject;
+  let store: EventStore;
+  let ledger: DeliveryLedger;
+  let tenantId: string;
+
+  beforeAll(async () => {
+    subject = await open();
+    ({ store, ledger } = subject);
+  });
+  afterAll(() => subject?.close());
+  beforeEach(async () => {
+    await subject.clear();
+    tenantId = randomUUID();
+  });
+
+  const stored = (type = 'order.placed'): Promise<StoredEvent> => store.save({ type, tenantId, payload: null });
+  const statusOf = async (id: string): Promise<unknown> => (await store.findById(id))?.status;
+  const jobIdOf = async (id: string): Promise<unknown> => (await store.findById(id))?.metadata?.jobId;
+  const record = (eventId: string, overrides: Partial<DeliveryRecordWrite> = {}): DeliveryRecordWrite => ({
+    eventId,
+    handler: 'h',
+    status: 'retrying',
+    attempts: 1,
+    lastError: 'Error: first',
+    jobId: `${eventId}__h`,
+    ...overrides,
+  });
+
+  describe('job ids and statuses', () => {
+    it('records a job id where none is recorded, and keeps a recorded one', async () => {
+      const event = await stored();
+      await ledger.jobIds.recordJobIds([event.id], ['job-1']);
+      await ledger.jobIds.recordJobIds([event.id], ['job-2']);
+      expect(await jobIdOf(event.id)).toBe('job-1');
+    });
+
+    it('moves pending → processing once, filling a missing job id; processed from pending or processing', async () => {
+      const [a, b] = [await stored(), await stored()];
+      expect([...(await ledger.statuses.markProcessing([a.id, b.id], ['ja', 'jb']))].sort()).toEqual(
+        [a.id, b.id].sort(),
+      );
+      expect([...(await ledger.statuses.markProcessing([a.id], ['other']))]).toEqual([]);
+      expect(await jobIdOf(a.id)).toBe('ja');
+      const c = await stored();
+      await ledger.statuses.markProcessed([a.id, c.id], ['x', 'jc']);
+      expect([await statusOf(a.id), await statusOf(b.id), await statusOf(c.id)]).toEqual([
+        'processed',
+        'processing',
+        'processed',
+      ]);
+      expect([await jobIdOf(a.id), await jobIdOf(c.id)]).toEqual(['ja', 'jc']);
+      expect([...(await ledger.statuses.markProcessing([a.id], ['ja']))]).toEqual([]);
+    });
+  });
+
+  describe('delivery records', () => {
+    it('inserts missing records only, and reads them with the event status', async () => {
+      const event = await stored();
+      await ledger.deliveries.insertMissing([
+        record(event.id),
+        record(event.id, { handler: 'ok', status: 'succeeded', lastError: null, jobId: null }),
+      ]);
+      await ledger.deliveries.insertMissing([record(event.id, { attempts: 7 })]);
+      const state = await ledger.deliveries.eventState(event.id);
+      expect(state?.status).toBe('pending');
+      expect(state?.records.sort((x, y) => x.handler.localeCompare(y.handler))).toEqual([
+        {
+          eventId: event.id,
+          handler: 'h',
+          status: 'retrying',
+          attempts: 1,
+          lastError: 'Error: first',
+          failedAt: null,
+          run: 0,
+          jobId: `${event.id}__h`,
+        },
+        {
+          eventId: event.id,
+          handler: 'ok',
+          status: 'succeeded',
+          attempts: 1,
+          lastError: null,
+          failedAt: null,
+          run: 0,
+          jobId: null,
+        },
+      ]);
+      expect(await ledger.deliveries.eventState(randomUUID())).toBeNull();
+    });
+
+    it('lets only the owning job save an attempt; returns the status before', async () => {
+      const event = await stored();
+      await expect(ledger.deliveries.saveAttempt(record(event.id))).resolves.toBeNull();
+      await expect(ledger.deliveries.saveAttempt(record(event.id, { attempts: 2, lastError: null }))).resolves.toBe(
+        'retrying',
+      );
+      await expect(
+        ledger.deliveries.saveAttempt(record(event.id, { jobId: 'stale', status: 'succeeded' })),
+      ).resolves.toBeUndefined();
+      const [saved] = (await ledger.deliveries.eventState(event.id))!.records;
+      // A null error keeps the last one.
+      expect(saved).toMatchObject({ status: 'retrying', attempts: 2, lastError: 'Error: first' });
+      await ledger.deliveries.saveAttempt(
+        record(event.id, { status: 'failed', attempts: 3, lastError: 'Error: third' }),
+      );
+      const [failed] = (await ledger.deliveries.eventState(event.id))!.records;
+      expect(failed).toMatchObject({
+        status: 'failed',
+        attempts: 3,
+        lastError: 'Error: third',
+        failedAt: expect.any(Date),
+      });
+    });
+
+    it('finalizes an event once nothing is retrying: failed when a delivery failed, processed otherwise', async () => {
+      const [failing, fine] = [await stored(), await stored()];
+      for (const event of [failing, fine]) await ledger.statuses.markProcessing([event.id], [event.id]);
+      await ledger.deliveries.insertMissing([record(failing.id), record(fine.id)]);
+      await ledger.deliveries.finalizeEvent(failing.id, failing.id);
+      expect(await statusOf(failing.id)).toBe('processing');
+      await ledger.deliveries.saveAttempt(record(failing.id, { status: 'failed', attempts: 2 }));
+      await ledger.deliveries.saveAttempt(record(fine.id, { status: 'succeeded', attempts: 2, lastError: null }));
+      await ledger.deliveries.finalizeEvent(failing.id, failing.id);
+      await ledger.deliveries.finalizeEvent(fine.id, fine.id);
+      expect([await statusOf(failing.id), await statusOf(fine.id)]).toEqual(['failed', 'processed']);
+      await ledger.deliveries.reopenEvent(failing.id);
+      await ledger.deliveries.reopenEvent(fine.id);
+      expect([await statusOf(failing.id), await statusOf(fine.id)]).toEqual(['processing', 'processed']);
+    });
+
+    it('settles a carried failure of a retrying record its job owns, once', async () => {
+      const event = await stored();
+      await ledger.deliveries.insertMissing([record(event.id)]);
+      const carried = { eventId: event.id, handler: 'h', attempts: 1, jobId: `${event.id}__h` };
+      await expect(ledger.deliveries.settleCarriedFailure({ ...carried, jobId: 'other' })).resolves.toBe(false);
+      await expect(ledger.deliveries.settleCarriedFailure(carried)).resolves.toBe(true);
+      await expect(ledger.deliveries.settleCarriedFailure(carried)).resolves.toBe(false);
+      expect((await ledger.deliveries.eventState(event.id))!.records[0]).toMatchObject({
+        status: 'failed',
+        lastError: 'Error: first',
+      });
+    });
+  });
+
+  describe('failed deliveries', () => {
+    async function failedDelivery(handler: string): Promise<StoredEvent> {
+      const event = await stored();
+      await ledger.statuses.markProcessing([event.id], [event.id]);
+      await ledger.deliveries.insertMissing([record(event.id, { handler, jobId: `${event.id}__${handler}` })]);
+      await ledger.deliveries.saveAttempt(
+        record(event.id, { handler, status: 'failed', attempts: 2, jobId: `${event.id}__${handler}` }),
+      );
+      await ledger.deliveries.finalizeEvent(event.id, event.id);
+      return event;
+    }
+
+    it('lists failures oldest first, by event, handler and tenant', async () => {
+      const first = await failedDelivery('a');
+      const second = await failedDelivery('b');
+      const listed = await ledger.failed.listFailed({ tenantId });
+      expect(listed).toEqual([
+        { eventId: first.id, handler: 'a', attempts: 2, lastError: 'Error: first', failedAt: expect.any(String) },
+        { eventId: second.id, handler: 'b', attempts: 2, lastError: 'Error: first', failedAt: expect.any(String) },
+      ]);
+      expect(await ledger.failed.listFailed({ handler: 'b' })).toEqual([listed[1]]);
+      expect(await ledger.failed.listFailed({ eventId: first.id })).toEqual([listed[0]]);
+      expect(await ledger.failed.listFailed({ tenantId: randomUUID() })).toEqual([]);
+    });
+
+    it('re-drives: plans the claims, marks them retrying in a new run, then reports the replaced jobs', async () => {
+      const event = await failedDelivery('a');
+      const planned: FailedDeliveryClaim[] = [];
+      const replaced: string[] = [];
+      const count = await ledger.failed.redriveFailed(
+        { eventId: event.id },
+        (claims) => {
+          planned.push(...claims);
+          return { jobIds: claims.map(() => 'new-job'), enqueue: async () => undefined };
+        },
+        async (ids) => void replaced.push(...ids),
+      );
+      expect(count).toBe(1);
+      expect(planned).toMatchObject([
+        { event: { id: event.id }, handler: 'a', run: 1, replacedJobId: `${event.id}__a` },
+      ]);
+      expect(replaced).toEqual([`${event.id}__a`]);
+      expect(await statusOf(event.id)).toBe('processing');
+      expect((await ledger.deliveries.eventState(event.id))!.records).toMatchObject([
+        { status: 'retrying', attempts: 0, failedAt: null, run: 1, jobId: 'new-job' },
+      ]);
+      expect(await ledger.failed.listFailed({ eventId: event.id })).toEqual([]);
+    });
+
+    it('puts a re-drive back when its enqueue fails', async () => {
+      const event = await failedDelivery('a');
+      const refused = await ledger.failed
+        .redriveFailed(
+          {},
+          (claims) => ({ jobIds: claims.map(() => 'new-job'), enqueue: () => Promise.reject(new Error('queue down')) }),
+          async () => undefined,
+        )
+        .catch((error: unknown) => error);
+      expect(refused).toMatchObject({ message: expect.stringContaining('queue down') });
+      expect(await statusOf(event.id)).toBe('failed');
+      expect(await ledger.failed.listFailed({ eventId: event.id })).toMatchObject([{ handler: 'a', attempts: 2 }]);
+    });
+  });
+
+  describe('unfinished events and the outbox', () => {
+    it('lists unfinished events and the retrying deliveries of given ones', async () => {
+      const [pending, processing, done] = [await stored(), await stored(), await stored()];
+      await ledger.statuses.markProcessing([processing.id], ['jp']);
+      await ledger.statuses.markProcessed([done.id], ['jd']);
+      await ledger.deliveries.insertMissing([record(processing.id)]);
+      const { unfinished } = ledger;
+      expect(await unfinished.lastSequence()).toBe(done.sequenceNumber);
+      expect(await unfinished.unfinishedAfter(0, 10, 0)).toMatchObject([
+        { id: pending.id, status: 'pending', jobId: null, stale: true },
+        { id: processing.id, status: 'processing', jobId: 'jp', stale: true },
+      ]);
+      expect(await unfinished.unfinishedAfter(pending.sequenceNumber, 10, 60_000)).toMatchObject([
+        { id: processing.id, stale: false },
+      ]);
+      expect(await unfinished.unfinishedAmong([done.id, pending.id])).toEqual([pending.id]);
+      expect((await unfinished.loadUnfinished([processing.id])).map((e) => e.id)).toEqual([processing.id]);
+      expect(await unfinished.retryingDeliveries([processing.id, pending.id])).toEqual([
+        { eventId: processing.id, handler: 'h', attempts: 1, run: 0, jobId: `${processing.id}__h` },
+      ]);
+    });
+
+    it('claims the events not dispatched yet and records the job ids their dispatch resolved to', async () => {
+      const [a, b] = [await stored(), await stored()];
+      await ledger.jobIds.recordJobIds([b.id], ['jb']);
+      const dispatched: string[] = [];
+      const claimed = await ledger.outbox.claimPending({ batchSize: 10, olderThanMs: 0 }, async (events) => {
+        dispatched.push(...events.map((event) => event.id));
+        return events.map((event) => `job-${event.id}`);
+      });
+      expect(claimed).toBe(1);
+      expect(dispatched).toEqual([a.id]);
+      expect(await jobIdOf(a.id)).toBe(`job-${a.id}`);
+      await expect(ledger.outbox.claimPending({ batchSize: 10, olderThanMs: 0 }, async () => [])).resolves.toBe(0);
+    });
+  });
+}
