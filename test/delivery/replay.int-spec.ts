@@ -88,7 +88,12 @@ describe('replayEvents', () => {
   it('leaves out handlers declared with replay: false, and tells the others it is a replay', async () => {
     await replayer.replay(from);
     expect(callsOf('mailer')).toEqual([]);
-    expect(calls[0].context).toEqual({ attempt: 1, replay: true, handler: 'projector' });
+    expect(calls[0].context).toEqual({
+      attempt: 1,
+      replay: true,
+      handler: 'projector',
+      signal: expect.any(AbortSignal),
+    });
   });
 
   it('filters by to, types, tenant, workflow and handlers', async () => {

@@ -57,7 +57,13 @@ describe.each(transportBackends())('routing to handlers (%s backend)', (backend)
     await waitForStatus(db.dataSource, [event.id], 'processed');
 
     const call = calls.find((entry) => entry.event.id === event.id && entry.handler === 'exact')!;
-    expect(call.context).toEqual({ attempt: 1, replay: false, handler: 'exact', jobId: event.id });
+    expect(call.context).toEqual({
+      attempt: 1,
+      replay: false,
+      handler: 'exact',
+      jobId: event.id,
+      signal: expect.any(AbortSignal),
+    });
     expect(call.event).toMatchObject({
       id: event.id,
       type: 'workflow.node.triggered',

@@ -80,7 +80,12 @@ describe('validateEventBusOptions', () => {
       'got -5',
     ],
     ['maxPayloadBytes 0', { maxPayloadBytes: 0 }, 'maxPayloadBytes', 'positive integer'],
-    ['handlerTimeoutMs 0', { handlerTimeoutMs: 0 }, 'handlerTimeoutMs', 'positive integer of milliseconds, got 0'],
+    [
+      'handlerTimeoutMs 0',
+      { handlerTimeoutMs: 0 },
+      'handlerTimeoutMs',
+      'must be a positive integer of milliseconds (at most 2147483647), got 0',
+    ],
     ['jobBatchSize 0', { jobBatchSize: 0 }, 'jobBatchSize', 'positive integer, got 0'],
     ['jobBatchSize 1.5', { jobBatchSize: 1.5 }, 'jobBatchSize', 'got 1.5'],
     ['jobBatchSize over the bound', { jobBatchSize: 1001 }, 'jobBatchSize', 'must be at most 1000, got 1001'],
