@@ -146,13 +146,13 @@ await runBenchmark('throughput', async (context) => {
     'publishAll_vs_naive',
     ratio(figures.publishAll),
     '×',
-    'publishAll / naive 100 in flight (target ≥ 3)',
+    'publishAll / naive 100 in flight (target ≥ 5)',
   );
   results.record(
     'publish100_vs_naive',
     ratio(figures.publish100),
     '×',
-    'publish 100 / naive 100 in flight (target ≥ 2)',
+    'publish 100 / naive 100 in flight (target ≥ 4)',
   );
   results.record(
     'postgres_backend_publishAll_vs_naive',

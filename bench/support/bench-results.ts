@@ -37,6 +37,7 @@ export const HEADLINE_NAMES = [
   'publish1_vs_naive1',
   'postgres_backend_publishAll_vs_naive',
   'latency_p99_ms_at_2000',
+  'latency_p99_ms_at_500',
   'replay_events_per_s',
   'replay_peak_rss_mb',
   'workflow_query_p99_ms',
