@@ -1,31 +1,15 @@
 import { EventBusConfigurationError, EventBusError, EventConflictError } from '../../shared/errors.js';
 import type { EventValidationIssue } from '../../shared/errors.js';
 import type { EventStatus, NewDomainEvent, StoredEvent } from '../../events/domain-event.js';
-import { EVENT_STATUSES } from '../../events/domain-event.js';
 import { differingFields } from '../../events/event-equality.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES, prepareEvent, prepareEvents } from '../../events/event-validator.js';
 import type { ValidatedEvent } from '../../events/event-validator.js';
 import { isUuid, normalizeUuid } from '../../events/uuid.js';
 import { deduplicateBatch } from '../batch-deduplication.js';
-import {
-  checkBatchSize,
-  checkDate,
-  checkEventType,
-  checkFilter,
-  checkQueryOptions,
-  checkUuid,
-  checkWorkflowId,
-  throwIfInvalid,
-} from '../event-filter.validation.js';
+import { checkBatchSize, checkFilter, throwIfInvalid } from '../event-filter.validation.js';
 import type { CheckedFilter } from '../event-filter.validation.js';
-import { EventStore } from '../event-store.js';
-import type {
-  AppendedEvent,
-  EventFilter,
-  EventQueryOptions,
-  EventStreamFilter,
-  EventWriteOptions,
-} from '../event-store.js';
+import { ValidatingEventStore } from '../validating-event-store.js';
+import type { AppendedEvent, EventStreamFilter, EventWriteOptions } from '../event-store.js';
 import type { DeliveryLedgerSource } from '../../core/ports/delivery-ledger.js';
 import { checkCatchUpTimeout, matchesFilter } from './in-memory-event-filter.js';
 import { InMemoryDeliveryLedger } from './in-memory-delivery-ledger.js';
@@ -46,7 +30,7 @@ export interface InMemoryEventStoreOptions {
  * read returns fresh copies, so a caller that changes what it got back (or what it passed in)
  * changes nothing stored, as with a database. There is no transaction to join: a `manager` is refused.
  */
-export class InMemoryEventStore extends EventStore implements DeliveryLedgerSource {
+export class InMemoryEventStore extends ValidatingEventStore implements DeliveryLedgerSource {
   /** The limit this store validates payloads with (see `EventStore.maxPayloadBytes`). */
   override readonly maxPayloadBytes: number;
   private readonly tables = new InMemoryTables();
@@ -70,11 +54,6 @@ export class InMemoryEventStore extends EventStore implements DeliveryLedgerSour
     return appended.event;
   }
 
-  async saveAll<P = unknown>(events: NewDomainEvent<P>[], options?: EventWriteOptions): Promise<StoredEvent<P>[]> {
-    const appended = await this.append(events, options);
-    return appended.map(({ event }) => event);
-  }
-
   async append<P = unknown>(events: NewDomainEvent<P>[], options?: EventWriteOptions): Promise<AppendedEvent<P>[]> {
     refuseManager(options);
     return this.write(prepareEvents(events, { maxPayloadBytes: this.maxPayloadBytes }));
@@ -82,57 +61,6 @@ export class InMemoryEventStore extends EventStore implements DeliveryLedgerSour
 
   async findById<P = unknown>(id: string): Promise<StoredEvent<P> | null> {
     return this.peek<P>(id) ?? null;
-  }
-
-  async getEventsByType<P = unknown>(type: string, options?: EventQueryOptions): Promise<StoredEvent<P>[]> {
-    const issues: EventValidationIssue[] = [];
-    checkEventType('type', type, issues);
-    const filter = checkQueryOptions(options, issues);
-    throwIfInvalid(issues);
-    return this.find({ ...filter, types: [type] });
-  }
-
-  async getEventsByTenant<P = unknown>(tenantId: string, options?: EventQueryOptions): Promise<StoredEvent<P>[]> {
-    const issues: EventValidationIssue[] = [];
-    const tenant = checkUuid('tenantId', tenantId, issues);
-    const filter = checkQueryOptions(options, issues);
-    throwIfInvalid(issues);
-    if (filter.tenantId !== undefined && filter.tenantId !== tenant) return [];
-    return this.find({ ...filter, tenantId: tenant });
-  }
-
-  async getEventsByTimeRange<P = unknown>(
-    from: Date,
-    to: Date,
-    options?: EventQueryOptions,
-  ): Promise<StoredEvent<P>[]> {
-    const issues: EventValidationIssue[] = [];
-    const start = checkDate('from', from, issues);
-    const end = checkDate('to', to, issues);
-    if (start && end && end.getTime() < start.getTime()) {
-      issues.push({
-        field: 'to',
-        message: `must not be before from (${start.toISOString()}), got ${end.toISOString()}`,
-      });
-    }
-    const filter = checkQueryOptions(options, issues);
-    throwIfInvalid(issues);
-    return this.find({ ...filter, from: start, to: end });
-  }
-
-  async getEventsByWorkflowId<P = unknown>(workflowId: string, options?: EventQueryOptions): Promise<StoredEvent<P>[]> {
-    const issues: EventValidationIssue[] = [];
-    checkWorkflowId('workflowId', workflowId, issues);
-    const filter = checkQueryOptions(options, issues);
-    throwIfInvalid(issues);
-    return this.find({ ...filter, workflowId });
-  }
-
-  async query<P = unknown>(filter?: EventFilter): Promise<StoredEvent<P>[]> {
-    const issues: EventValidationIssue[] = [];
-    const checked = checkFilter(filter, issues);
-    throwIfInvalid(issues);
-    return this.find(checked);
   }
 
   /** Validates at once, like the TypeORM store; yields the events stored before the first `next()`. */
@@ -145,18 +73,9 @@ export class InMemoryEventStore extends EventStore implements DeliveryLedgerSour
     return this.read<P>(checked);
   }
 
-  async updateStatus(id: string, status: EventStatus, jobId?: string): Promise<void> {
-    const issues: EventValidationIssue[] = [];
-    const eventId = checkUuid('id', id, issues);
-    if (!EVENT_STATUSES.includes(status)) {
-      issues.push({ field: 'status', message: `must be one of ${EVENT_STATUSES.join(', ')}` });
-    }
-    if (jobId !== undefined && (typeof jobId !== 'string' || jobId === '')) {
-      issues.push({ field: 'jobId', message: 'must be a non-empty string' });
-    }
-    throwIfInvalid(issues);
-    const row = this.tables.event(eventId!);
-    if (!row) throw new EventBusError(`Cannot update the status of event ${eventId}: no such event is stored`);
+  protected async writeStatus(id: string, status: EventStatus, jobId: string | undefined): Promise<void> {
+    const row = this.tables.event(id);
+    if (!row) throw new EventBusError(`Cannot update the status of event ${id}: no such event is stored`);
     this.tables.updateEvent(row, { status, jobId });
   }
 
@@ -220,7 +139,7 @@ export class InMemoryEventStore extends EventStore implements DeliveryLedgerSour
     }));
   }
 
-  private find<P>(filter: CheckedFilter): StoredEvent<P>[] {
+  protected async find<P>(filter: CheckedFilter): Promise<StoredEvent<P>[]> {
     const found: StoredEvent<P>[] = [];
     for (const row of this.tables.events) {
       if (filter.limit !== undefined && found.length >= filter.limit) break;

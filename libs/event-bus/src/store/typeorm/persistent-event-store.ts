@@ -3,32 +3,15 @@ import type { EntityManager } from 'typeorm';
 import { EventBusConfigurationError, EventBusError, EventConflictError } from '../../shared/errors.js';
 import type { EventValidationIssue } from '../../shared/errors.js';
 import type { EventStatus, NewDomainEvent, StoredEvent } from '../../events/domain-event.js';
-import { EVENT_STATUSES } from '../../events/domain-event.js';
 import { differingFields } from '../../events/event-equality.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES, prepareEvent, prepareEvents } from '../../events/event-validator.js';
 import type { ValidatedEvent } from '../../events/event-validator.js';
 import { isUuid, normalizeUuid } from '../../events/uuid.js';
 import { deduplicateBatch } from '../batch-deduplication.js';
-import {
-  checkBatchSize,
-  checkDate,
-  checkEventType,
-  checkFilter,
-  checkQueryOptions,
-  checkUuid,
-  checkWorkflowId,
-  readFilter,
-  throwIfInvalid,
-} from '../event-filter.validation.js';
+import { checkBatchSize, checkFilter, readFilter, throwIfInvalid } from '../event-filter.validation.js';
 import type { CheckedFilter } from '../event-filter.validation.js';
-import { EventStore } from '../event-store.js';
-import type {
-  AppendedEvent,
-  EventFilter,
-  EventQueryOptions,
-  EventStreamFilter,
-  EventWriteOptions,
-} from '../event-store.js';
+import { ValidatingEventStore } from '../validating-event-store.js';
+import type { AppendedEvent, EventStreamFilter, EventWriteOptions } from '../event-store.js';
 import type { DeliveryLedger, DeliveryLedgerOptions, DeliveryLedgerSource } from '../../core/ports/delivery-ledger.js';
 import { isStoredIdViolation, type EventStoreRepository } from './event-store.repository.js';
 import { DEFAULT_CATCH_UP_TIMEOUT_MS, readGapSafeStream } from './gap-safe-stream.js';
@@ -56,7 +39,7 @@ export interface PersistentEventStoreOptions {
  * per-handler delivery records and the outbox live beside the events, so the bus needs no store of
  * its own.
  */
-export class PersistentEventStore extends EventStore implements DeliveryLedgerSource {
+export class PersistentEventStore extends ValidatingEventStore implements DeliveryLedgerSource {
   readonly repository: EventStoreRepository;
   /** The payload limit every append validates with (`PersistentEventStoreOptions.maxPayloadBytes`). */
   override readonly maxPayloadBytes: number;
@@ -89,15 +72,6 @@ export class PersistentEventStore extends EventStore implements DeliveryLedgerSo
     return appended.event;
   }
 
-  async saveAll<P = unknown>(events: NewDomainEvent<P>[], options?: EventWriteOptions): Promise<StoredEvent<P>[]> {
-    const appended = await this.append(events, options);
-    return appended.map(({ event }) => event);
-  }
-
-  /**
-   * Validates the whole batch before any SQL, then inserts it with one statement inside a
-   * transaction (a savepoint in the caller's), so a conflicting duplicate undoes the batch.
-   */
   async append<P = unknown>(events: NewDomainEvent<P>[], options?: EventWriteOptions): Promise<AppendedEvent<P>[]> {
     return this.write(prepareEvents(events, { maxPayloadBytes: this.maxPayloadBytes }), options);
   }
@@ -180,58 +154,6 @@ export class PersistentEventStore extends EventStore implements DeliveryLedgerSo
     return (await this.repository.findById(normalizeUuid(id))) as StoredEvent<P> | null;
   }
 
-  async getEventsByType<P = unknown>(type: string, options?: EventQueryOptions): Promise<StoredEvent<P>[]> {
-    const issues: EventValidationIssue[] = [];
-    checkEventType('type', type, issues);
-    const filter = checkQueryOptions(options, issues);
-    throwIfInvalid(issues);
-    return this.find({ ...filter, types: [type] });
-  }
-
-  async getEventsByTenant<P = unknown>(tenantId: string, options?: EventQueryOptions): Promise<StoredEvent<P>[]> {
-    const issues: EventValidationIssue[] = [];
-    const tenant = checkUuid('tenantId', tenantId, issues);
-    const filter = checkQueryOptions(options, issues);
-    throwIfInvalid(issues);
-    // A different tenant in the options as well: no event belongs to both.
-    if (filter.tenantId !== undefined && filter.tenantId !== tenant) return [];
-    return this.find({ ...filter, tenantId: tenant });
-  }
-
-  async getEventsByTimeRange<P = unknown>(
-    from: Date,
-    to: Date,
-    options?: EventQueryOptions,
-  ): Promise<StoredEvent<P>[]> {
-    const issues: EventValidationIssue[] = [];
-    const start = checkDate('from', from, issues);
-    const end = checkDate('to', to, issues);
-    if (start && end && end.getTime() < start.getTime()) {
-      issues.push({
-        field: 'to',
-        message: `must not be before from (${start.toISOString()}), got ${end.toISOString()}`,
-      });
-    }
-    const filter = checkQueryOptions(options, issues);
-    throwIfInvalid(issues);
-    return this.find({ ...filter, from: start, to: end });
-  }
-
-  async getEventsByWorkflowId<P = unknown>(workflowId: string, options?: EventQueryOptions): Promise<StoredEvent<P>[]> {
-    const issues: EventValidationIssue[] = [];
-    checkWorkflowId('workflowId', workflowId, issues);
-    const filter = checkQueryOptions(options, issues);
-    throwIfInvalid(issues);
-    return this.find({ ...filter, workflowId });
-  }
-
-  async query<P = unknown>(filter?: EventFilter): Promise<StoredEvent<P>[]> {
-    const issues: EventValidationIssue[] = [];
-    const checked = checkFilter(filter, issues);
-    throwIfInvalid(issues);
-    return this.find(checked);
-  }
-
   /**
    * Validates at once (so a bad filter throws here, not at the first `next()`), then reads page
    * by page in `(transaction_id, sequence_number)` order below the horizon, one page held at a
@@ -250,17 +172,8 @@ export class PersistentEventStore extends EventStore implements DeliveryLedgerSo
     }) as AsyncIterable<StoredEvent<P>>;
   }
 
-  async updateStatus(id: string, status: EventStatus, jobId?: string): Promise<void> {
-    const issues: EventValidationIssue[] = [];
-    const eventId = checkUuid('id', id, issues);
-    if (!EVENT_STATUSES.includes(status)) {
-      issues.push({ field: 'status', message: `must be one of ${EVENT_STATUSES.join(', ')}` });
-    }
-    if (jobId !== undefined && (typeof jobId !== 'string' || jobId === '')) {
-      issues.push({ field: 'jobId', message: 'must be a non-empty string' });
-    }
-    throwIfInvalid(issues);
-    await this.repository.updateStatus(eventId!, status, jobId);
+  protected async writeStatus(id: string, status: EventStatus, jobId: string | undefined): Promise<void> {
+    await this.repository.updateStatus(id, status, jobId);
   }
 
   /**
@@ -268,7 +181,7 @@ export class PersistentEventStore extends EventStore implements DeliveryLedgerSo
    * it stops before the first event an older transaction still hides, and a later page brings it
    * (what a sequence cursor cannot cover: gap-safe-visibility.ts). A plain read sees every committed event.
    */
-  private async find<P>(filter: CheckedFilter): Promise<StoredEvent<P>[]> {
+  protected async find<P>(filter: CheckedFilter): Promise<StoredEvent<P>[]> {
     const gapSafe = filter.afterSequence !== undefined || filter.limit !== undefined;
     return (await this.repository.find(filter, gapSafe)) as StoredEvent<P>[];
   }
