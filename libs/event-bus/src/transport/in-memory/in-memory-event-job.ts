@@ -6,7 +6,7 @@ import type {
   EventStatuses,
 } from '../../core/ports/delivery-records.js';
 import type { StoredEvent } from '../../events/domain-event.js';
-import { logHandlerFailure } from '../../subscriptions/handler-failure-log.js';
+import { planFirstFailure } from '../../subscriptions/first-failure.js';
 import {
   describeError,
   eventForHandlers,
@@ -14,7 +14,6 @@ import {
   type HandlerLimits,
   type HandlerOutcome,
 } from '../../subscriptions/handler-runner.js';
-import { retryDelay } from '../../subscriptions/retry-delay.js';
 import type { RetryPolicy } from '../../subscriptions/retry-policy.js';
 import type { RegisteredHandler, SubscriptionManager } from '../../subscriptions/subscription-manager.js';
 import type { HandlerErrors } from './handler-errors.js';
@@ -92,24 +91,13 @@ export class EventJobRunner {
         return;
       }
       this.deps.errors.remember(event.id, handler.name, outcome.error);
-      const policy = handler.retry ?? this.deps.defaultRetry;
-      const retry = outcome.retryable && policy.maxAttempts > 1;
-      logHandlerFailure(this.deps.logger, {
-        handler: handler.name,
+      const { policy, retry, delay } = planFirstFailure(
+        handler,
         event,
-        attempt: 1,
-        maxAttempts: policy.maxAttempts,
-        error: outcome.error,
-        final: !retry,
-        note: retry ? '' : ' — not retried',
-      });
-      const delay = retry
-        ? retryDelay(policy, 1, outcome.error, (thrown) => {
-            this.deps.logger.error(
-              `The backoff function of ${handler.name} threw; the default was used: ${String(thrown)}`,
-            );
-          })
-        : 0;
+        outcome,
+        this.deps.defaultRetry,
+        this.deps.logger,
+      );
       const job = handlerJob({ event, handler: handler.name, attemptsBefore: 1, run: 0, policy, delay });
       // A failure not to be retried is final at once: there is no queue to keep it as a dead letter.
       writes.push({

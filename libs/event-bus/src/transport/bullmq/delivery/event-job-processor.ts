@@ -4,7 +4,7 @@ import type { RetryPolicy } from '../../../subscriptions/retry-policy.js';
 import type { RegisteredHandler, SubscriptionManager } from '../../../subscriptions/subscription-manager.js';
 import type { EventBatchJobData, EventJobData } from '../jobs/event-jobs.js';
 import type { DeliveryRecord, DeliveryRecordWrite, DeliveryRecords } from '../../../core/ports/delivery-records.js';
-import { handlerJob, retryDelay, type HandlerJobQueue } from '../jobs/handler-jobs.js';
+import { handlerJob, type HandlerJobQueue } from '../jobs/handler-jobs.js';
 import {
   describeError,
   eventForHandlers,
@@ -12,7 +12,7 @@ import {
   type HandlerLimits,
   type HandlerOutcome,
 } from '../../../subscriptions/handler-runner.js';
-import { logHandlerFailure } from '../../../subscriptions/handler-failure-log.js';
+import { planFirstFailure } from '../../../subscriptions/first-failure.js';
 import type { HandlerSlots } from './handler-slots.js';
 import type { StatusWriter } from './status-writer.js';
 
@@ -166,17 +166,13 @@ export class EventJobProcessor {
         });
         return;
       }
-      const policy = handler.retry ?? this.deps.defaultRetry;
-      const retry = outcome.retryable && policy.maxAttempts > 1;
-      logHandlerFailure(this.deps.logger, {
-        handler: handler.name,
+      const { policy, retry, delay } = planFirstFailure(
+        handler,
         event,
-        attempt: 1,
-        maxAttempts: policy.maxAttempts,
-        error: outcome.error,
-        final: !retry,
-        note: retry ? '' : ' — not retried',
-      });
+        outcome,
+        this.deps.defaultRetry,
+        this.deps.logger,
+      );
       // A failure not to be retried gets a job too, carrying the error instead of more attempts: its
       // first run settles the delivery as failed without calling the handler again, so the delivery is
       // a dead letter in the queue like an exhausted one, and a retry of that job runs the handler.
@@ -186,13 +182,7 @@ export class EventJobProcessor {
         attemptsBefore: retry ? 1 : 0,
         run: 0,
         policy,
-        delay: retry
-          ? retryDelay(policy, 1, outcome.error, (failure) => {
-              this.deps.logger.error(
-                `The backoff function of ${handler.name} threw; the default was used: ${String(failure)}`,
-              );
-            })
-          : 0,
+        delay,
         ...(retry ? {} : { failure: { message: outcome.error.message, stack: outcome.error.stack } }),
       });
       jobs.push(job);
