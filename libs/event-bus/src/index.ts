@@ -11,8 +11,11 @@ export type {
   EventBusReadiness,
   FailedDelivery,
   FailedDeliveryFilter,
+  LogPosition,
+  OrderedHandlerState,
   PublishOptions,
   ReplayOptions,
+  ResetOrderedHandlerOptions,
   ReplayProgress,
   ReplayResult,
 } from './core/event-bus.js';

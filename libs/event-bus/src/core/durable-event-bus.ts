@@ -7,7 +7,7 @@
 import type { LoggerService } from '@nestjs/common';
 import type { NewDomainEvent, StoredEvent } from '../events/domain-event.js';
 import { prepareEvents, validateEvent } from '../events/event-validator.js';
-import { EventBusNotReadyError, EventValidationError } from '../shared/errors.js';
+import { EventBusConfigurationError, EventBusNotReadyError, EventValidationError } from '../shared/errors.js';
 import type { EventQueryOptions, EventStore } from '../store/event-store.js';
 import type { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import type { EventHandler, SubscribeOptions, Subscription } from '../subscriptions/subscription.js';
@@ -16,6 +16,7 @@ import type {
   EventBusReadiness,
   FailedDelivery,
   FailedDeliveryFilter,
+  OrderedHandlerState,
   PublishOptions,
   ReplayOptions,
   ReplayResult,
@@ -166,6 +167,15 @@ export class DurableEventBus extends EventBus {
     await this.ready('retryFailed');
     checkFailedDeliveryFilter(filter); // before any SQL, the probe's included
     return this.parts.transport.redriveFailed(filter ?? {});
+  }
+
+  /** No handler is ordered yet: the ordered consumer comes with `@OnEvent(..., { ordered: true })`. */
+  async getOrderedHandlers(): Promise<OrderedHandlerState[]> {
+    return [];
+  }
+
+  async resetOrderedHandler(name: string): Promise<void> {
+    throw new EventBusConfigurationError('name', `no ordered handler is named "${name}"`);
   }
 
   private async start(): Promise<void> {

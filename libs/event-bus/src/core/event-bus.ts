@@ -42,6 +42,31 @@ export interface ReplayResult {
   failed: number;
 }
 
+/** A commit-safe position in the log: `(transaction_id, sequence_number)` (DESIGN §1). */
+export interface LogPosition {
+  /** The writing transaction's id (`xid8`, as a decimal string: it may pass 2^53). */
+  transactionId: string;
+  sequenceNumber: number;
+}
+
+/** One ordered handler as `getOrderedHandlers()` reports it. */
+export interface OrderedHandlerState {
+  handler: string;
+  /** Where its slowest bucket stands; `null` before it handled anything. */
+  position: LogPosition | null;
+  /** Events of its patterns stored after its checkpoints and not yet handled. */
+  lag: number;
+  /** Events it gave up on (`onExhausted: 'park'`), recorded as failed deliveries. */
+  parked: number;
+  /** The processes that own some of its buckets now. */
+  owners: string[];
+}
+
+export interface ResetOrderedHandlerOptions {
+  /** Feed it again from this `timestamp` on, or from the first event (`'beginning'`, the default). */
+  from?: Date | 'beginning';
+}
+
 /**
  * The event bus; the abstract class is the injection token (`constructor(private readonly bus: EventBus)`).
  * `BullMQEventBus` is the implementation; `InMemoryEventBus` (`./testing`) the one for unit tests.
@@ -75,6 +100,10 @@ export abstract class EventBus {
   /** Re-drives failed deliveries, each with a fresh `maxAttempts`; resolves to how many. */
   abstract retryFailed(filter?: FailedDeliveryFilter): Promise<number>;
 
+  /** The ordered handlers (`@OnEvent(..., { ordered: true })`), where each stands and how far behind. */
+  abstract getOrderedHandlers(): Promise<OrderedHandlerState[]>;
+  /** Moves an ordered handler's checkpoints back, so it is fed again (a projection rebuild). */
+  abstract resetOrderedHandler(name: string, options?: ResetOrderedHandlerOptions): Promise<void>;
   /** Connects and starts consuming. Called by the module on bootstrap; safe to call twice. */
   abstract initialize(): Promise<void>;
 
