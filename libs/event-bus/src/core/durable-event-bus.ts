@@ -7,7 +7,9 @@
 import type { LoggerService } from '@nestjs/common';
 import type { NewDomainEvent, StoredEvent } from '../events/domain-event.js';
 import { prepareEvents, validateEvent } from '../events/event-validator.js';
-import { EventBusConfigurationError, EventBusNotReadyError, EventValidationError } from '../shared/errors.js';
+import { EventBusNotReadyError, EventValidationError } from '../shared/errors.js';
+import { OrderedHandlers, type OrderedRunSettings } from '../ordered/ordered-handlers.js';
+import type { OrderedFailures } from '../ordered/ordered-consumer.js';
 import type { EventQueryOptions, EventStore } from '../store/event-store.js';
 import type { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import type { EventHandler, SubscribeOptions, Subscription } from '../subscriptions/subscription.js';
@@ -18,9 +20,11 @@ import type {
   FailedDeliveryFilter,
   OrderedHandlerState,
   PublishOptions,
+  ResetOrderedHandlerOptions,
   ReplayOptions,
   ReplayResult,
 } from './event-bus.js';
+import { describeError } from '../subscriptions/handler-runner.js';
 import { EventPublisher } from './event-publisher.js';
 import { EventReplayer } from './event-replayer.js';
 import { checkFailedDeliveryFilter } from './failed-delivery-filter.js';
@@ -43,10 +47,13 @@ export interface DurableEventBusParts {
   handlerTimeoutMs?: number;
   /** How `initialize()` gets called where this bus is used, for the error of a call made before it. */
   startHint?: string;
+  /** How ordered handlers run where the transport consumes. */
+  ordered: OrderedRunSettings;
 }
 
 export class DurableEventBus extends EventBus {
   private readonly replayer: EventReplayer;
+  private readonly ordered: OrderedHandlers;
   /** Set when the bus must check payload sizes itself: its limit differs from the store's. */
   private readonly payloadLimit?: number;
   /** Set once started; publishing goes through it until `close()` has drained the transport. */
@@ -64,6 +71,13 @@ export class DurableEventBus extends EventBus {
       subscriptions: parts.subscriptions,
       logger: parts.logger,
       handlerTimeoutMs: parts.handlerTimeoutMs,
+    });
+    this.ordered = new OrderedHandlers({
+      log: parts.ledger.ordered,
+      subscriptions: parts.subscriptions,
+      failures: ledgerFailures(parts.ledger),
+      logger: parts.logger,
+      settings: parts.ordered,
     });
   }
 
@@ -169,13 +183,17 @@ export class DurableEventBus extends EventBus {
     return this.parts.transport.redriveFailed(filter ?? {});
   }
 
-  /** No handler is ordered yet: the ordered consumer comes with `@OnEvent(..., { ordered: true })`. */
-  async getOrderedHandlers(): Promise<OrderedHandlerState[]> {
-    return [];
+  /** Reads the ordered handlers' tables only: works in any process (a CLI, a publish-only app). */
+  getOrderedHandlers(): Promise<OrderedHandlerState[]> {
+    return this.ordered.standings();
   }
 
-  async resetOrderedHandler(name: string): Promise<void> {
-    throw new EventBusConfigurationError('name', `no ordered handler is named "${name}"`);
+  async resetOrderedHandler(name: string, options: ResetOrderedHandlerOptions = {}): Promise<void> {
+    const from = options.from ?? 'beginning';
+    if (from !== 'beginning' && !(from instanceof Date && !Number.isNaN(from.getTime()))) {
+      throw new EventValidationError([{ field: 'from', message: "must be a valid Date or 'beginning'" }]);
+    }
+    await this.ordered.reset(name, from);
   }
 
   private async start(): Promise<void> {
@@ -184,6 +202,8 @@ export class DurableEventBus extends EventBus {
     await ledger.assertSchemaMigrated();
     await transport.start();
     this.publisher = new EventPublisher(eventStore, transport, ledger, logger);
+    // Ordered handlers run where queue handlers do: in a consuming process.
+    if (transport.consuming) await this.ordered.start();
   }
 
   /**
@@ -203,6 +223,7 @@ export class DurableEventBus extends EventBus {
         errors.push(...(error instanceof AggregateError ? (error.errors as unknown[]) : [error]));
       }
     };
+    await step(() => this.ordered.stop());
     await step(() => transport.drain());
     await step(() => publisher.close(closeStepTimeoutMs));
     await step(() => transport.close());
@@ -228,6 +249,22 @@ export class DurableEventBus extends EventBus {
             `(${this.parts.startHint ?? 'the Nest module does it on bootstrap'}).`,
     );
   }
+}
+
+/** Ordered handlers' exhausted deliveries are failed deliveries like any other: in the ledger's records. */
+function ledgerFailures(ledger: DeliveryLedger): OrderedFailures {
+  return {
+    async record(event, handler, attempts, error) {
+      await ledger.deliveries.insertMissing([
+        { eventId: event.id, handler, status: 'failed', attempts, lastError: describeError(error), jobId: null },
+      ]);
+      await ledger.deliveries.finalizeEvent(event.id, event.metadata?.jobId ?? event.id);
+    },
+    async succeededSince(eventId, handler) {
+      const state = await ledger.deliveries.eventState(eventId);
+      return state?.records.some((record) => record.handler === handler && record.status === 'succeeded') ?? false;
+    },
+  };
 }
 
 /**

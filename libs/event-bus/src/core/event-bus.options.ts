@@ -86,6 +86,12 @@ export interface EventBusCoreOptions {
    * policy) and `context.signal` is aborted. No limit by default.
    */
   handlerTimeoutMs?: number;
+  /**
+   * Ordered handlers (`@OnEvent(..., { ordered: true })`): a stopped or killed process's partition
+   * keys are taken over by another within this, in ms. Each process holds leases on hash buckets of
+   * keys and renews them three times per lease; a shorter bound means more renewals. @default 30000
+   */
+  orderedTakeoverMs?: number;
   /** BullMQ worker settings passed through (lockDuration, stalledInterval, maxStalledCount, …). */
   workerOptions?: EventBusWorkerOptions;
   /**
@@ -141,4 +147,5 @@ export const EVENT_BUS_DEFAULTS = Object.freeze({
   enqueueTimeoutMs: 2000,
   storeTimeoutMs: 5000,
   shutdownTimeoutMs: 10_000,
+  orderedTakeoverMs: 30_000,
 });

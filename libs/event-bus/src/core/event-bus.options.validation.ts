@@ -51,6 +51,11 @@ const CHECKS: Record<string, Check> = {
     if ((value as number) > MAX_JOB_BATCH_SIZE) fail(option, `must be at most ${MAX_JOB_BATCH_SIZE}`, value);
   },
   handlerTimeoutMs: (value, option) => validateHandlerTimeout(value, option),
+  orderedTakeoverMs: (value, option) => {
+    checkPositiveInteger(value, option);
+    if ((value as number) < 1000)
+      fail(option, 'must be at least 1000 ms (leases are renewed three times per period)', value);
+  },
   workerOptions: checkWorkerOptions,
   enqueueTimeoutMs: checkPositiveInteger,
   storeTimeoutMs: checkPositiveInteger,

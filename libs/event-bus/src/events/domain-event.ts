@@ -38,4 +38,6 @@ export interface StoredEvent<P = unknown> extends DomainEvent<P> {
   status: EventStatus;
   /** ISO-8601 time the row was inserted. */
   createdAt: string;
+  /** 1-based, gapless position in its workflow's stream; `null` without a workflow (placeholder until versions land). */
+  version?: number | null;
 }

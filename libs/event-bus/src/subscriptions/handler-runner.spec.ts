@@ -24,6 +24,8 @@ function handler(invoke: RegisteredHandler['invoke']): RegisteredHandler {
     replay: true,
     timeoutMs: undefined,
     source: 'runtime',
+    ordered: undefined,
+    transactional: false,
     invoke,
   };
 }

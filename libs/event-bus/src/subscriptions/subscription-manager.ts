@@ -25,8 +25,18 @@ export interface RegisteredHandler {
   /** Longest one attempt may run, in ms (`undefined`: the bus's `handlerTimeoutMs`, if any). */
   readonly timeoutMs: number | undefined;
   readonly source: HandlerSource;
+  /** Set for an ordered handler (fed by the log, not by queue jobs). */
+  readonly ordered: OrderedSettings | undefined;
+  /** Runs in a transaction that records it done with the event (exactly-once effects). */
+  readonly transactional: boolean;
   /** Calls the handler; always returns a promise (sync throws become rejections). */
   invoke(event: StoredEvent, context: EventContext): Promise<unknown>;
+}
+
+/** How an ordered handler starts and what an exhausted event does to its key. */
+export interface OrderedSettings {
+  readonly startFrom: 'now' | 'beginning';
+  readonly onExhausted: 'park' | 'block';
 }
 
 export interface AddHandlerOptions extends SubscribeOptions {
@@ -99,6 +109,8 @@ export class SubscriptionManager {
       timeoutMs:
         options.timeoutMs === undefined ? undefined : validateHandlerTimeout(options.timeoutMs, `timeoutMs[${name}]`),
       source: options.source ?? 'runtime',
+      ordered: orderedSettings(options, name),
+      transactional: checkFlag(options.transactional, `transactional[${name}]`),
       invoke: async (event: StoredEvent, context: EventContext) => call(event, context),
     });
     const entry: Entry = { handler: registered, origin, matchers };
@@ -121,13 +133,16 @@ export class SubscriptionManager {
     return true;
   }
 
-  /** The handlers an event of this type reaches, in registration order; cached per type until the next add/remove. */
+  /**
+   * The handlers queue deliveries and replays of an event of this type reach, in registration order;
+   * cached per type until the next add/remove. Ordered handlers are not among them: the log feeds those.
+   */
   handlersFor(eventType: string): readonly RegisteredHandler[] {
     const cached = this.routes.get(eventType);
     if (cached) return cached;
     const handlers: RegisteredHandler[] = [];
     for (const { handler, matchers } of this.entries.values()) {
-      if (matchers.some((matcher) => matcher.matches(eventType))) handlers.push(handler);
+      if (!handler.ordered && matchers.some((matcher) => matcher.matches(eventType))) handlers.push(handler);
     }
     if (this.routes.size >= MAX_CACHED_TYPES) this.routes.clear();
     const frozen = Object.freeze(handlers);
@@ -140,6 +155,11 @@ export class SubscriptionManager {
     return this.byName.get(name)?.handler;
   }
 
+  /** The ordered handlers, in registration order. */
+  orderedHandlers(): RegisteredHandler[] {
+    return this.all().filter((handler) => handler.ordered);
+  }
+
   /** Every handler, in registration order. */
   all(): readonly RegisteredHandler[] {
     return [...this.entries.values()].map((entry) => entry.handler);
@@ -150,6 +170,8 @@ export class SubscriptionManager {
     if (this.entries.size === 0) return 'No event handlers registered.';
     const lines = this.all().map((handler) => {
       const flags = [handler.source, `retry: ${describeRetry(handler.retry)}`];
+      if (handler.ordered) flags.push(`ordered from ${handler.ordered.startFrom}, ${handler.ordered.onExhausted} when exhausted`);
+      if (handler.transactional) flags.push('transactional');
       if (!handler.replay) flags.push('no replay');
       return `  ${handler.patterns.join(', ')} -> ${handler.name} (${flags.join('; ')})`;
     });
@@ -183,6 +205,38 @@ function checkName(name: unknown, origin: string): string {
     );
   }
   return name;
+}
+
+function checkFlag(value: unknown, option: string): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw new EventBusConfigurationError(option, `must be true or false, got ${typeof value}`);
+  return value;
+}
+
+function checkChoice<T extends string>(value: unknown, choices: readonly T[], fallback: T, option: string): T {
+  if (value === undefined) return fallback;
+  if (choices.includes(value as T)) return value as T;
+  throw new EventBusConfigurationError(
+    option,
+    `must be ${choices.map((choice) => `'${choice}'`).join(' or ')}, got ${typeof value === 'string' ? `'${value}'` : typeof value}`,
+  );
+}
+
+/** The ordered settings, or `undefined` for a queue-fed handler (which must not set them). */
+function orderedSettings(options: SubscribeOptions, name: string): OrderedSettings | undefined {
+  const ordered = checkFlag(options.ordered, `ordered[${name}]`);
+  if (!ordered) {
+    for (const option of ['startFrom', 'onExhausted'] as const) {
+      if (options[option] !== undefined) {
+        throw new EventBusConfigurationError(`${option}[${name}]`, 'applies to ordered handlers only: add ordered: true');
+      }
+    }
+    return undefined;
+  }
+  return Object.freeze({
+    startFrom: checkChoice(options.startFrom, ['now', 'beginning'] as const, 'now', `startFrom[${name}]`),
+    onExhausted: checkChoice(options.onExhausted, ['park', 'block'] as const, 'park', `onExhausted[${name}]`),
+  });
 }
 
 function describeRetry(retry: RetryPolicy | undefined): string {

@@ -1,3 +1,4 @@
+import type { EntityManager } from 'typeorm';
 import type { StoredEvent } from '../events/domain-event.js';
 import type { RetryPolicy } from './retry-policy.js';
 
@@ -9,6 +10,11 @@ export interface EventContext {
   replay: boolean;
   /** The handler's stable name (`ClassName.methodName` unless named). */
   handler: string;
+  /**
+   * The transaction a `transactional: true` handler runs in: write through it, and the writes commit
+   * with the record that the handler is done with this event (exactly once). Absent otherwise.
+   */
+  manager?: EntityManager;
   /** The BullMQ job this delivery runs in (absent in replays). */
   jobId?: string;
   /**
@@ -34,6 +40,24 @@ export interface SubscribeOptions {
    * `handlerTimeoutMs`; no limit by default.
    */
   timeoutMs?: number;
+  /**
+   * Feed the handler from a checkpointed, gap-safe reader of the log instead of queue jobs: the events
+   * of one partition key (tenant + workflow) one at a time in version order, keys in parallel; one
+   * process at a time per key (DESIGN.md 6.6). Default false.
+   */
+  ordered?: boolean;
+  /** Ordered handlers: where one that has no checkpoint yet starts. @default 'now' */
+  startFrom?: 'now' | 'beginning';
+  /**
+   * Ordered handlers: what an event whose retry policy is exhausted does to its key: `'park'` records
+   * the failed delivery and goes on, `'block'` holds the key until `retryFailed` re-drives it. @default 'park'
+   */
+  onExhausted?: 'park' | 'block';
+  /**
+   * Run the handler in a TypeORM transaction of the store's DataSource (`context.manager`) that also
+   * records it done with the event, so what it writes there happens exactly once. Default false.
+   */
+  transactional?: boolean;
 }
 
 /** A registered handler; pass it to `unsubscribe`. */

@@ -7,6 +7,7 @@
  * what was published and failed, and a reset.
  */
 import { Logger, type LoggerService } from '@nestjs/common';
+import type { OrderedRunSettings } from '../ordered/ordered-handlers.js';
 import { DurableEventBus } from '../core/durable-event-bus.js';
 import { EVENT_BUS_DEFAULTS } from '../core/event-bus.options.js';
 import { InMemoryEventStore } from '../store/in-memory/in-memory-event-store.js';
@@ -47,6 +48,7 @@ interface InMemoryBusParts {
   transport: InMemoryEventTransport;
   subscriptions: SubscriptionManager;
   logger: LoggerService;
+  ordered: OrderedRunSettings;
 }
 
 export class InMemoryEventBus extends DurableEventBus {
@@ -118,17 +120,26 @@ function inMemoryBusParts(options: InMemoryEventBusOptions): InMemoryBusParts {
     options.defaultRetry === undefined
       ? DEFAULT_RETRY_POLICY
       : validateRetryPolicy(options.defaultRetry, 'defaultRetry');
+  const handlerTimeoutMs =
+    options.handlerTimeoutMs === undefined
+      ? undefined
+      : validateHandlerTimeout(options.handlerTimeoutMs, 'handlerTimeoutMs');
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? EVENT_BUS_DEFAULTS.shutdownTimeoutMs;
   const transport = new InMemoryEventTransport({
     ledger,
     subscriptions,
     defaultRetry,
     realDelays: options.realDelays ?? false,
-    shutdownTimeoutMs: options.shutdownTimeoutMs ?? EVENT_BUS_DEFAULTS.shutdownTimeoutMs,
-    handlerTimeoutMs:
-      options.handlerTimeoutMs === undefined
-        ? undefined
-        : validateHandlerTimeout(options.handlerTimeoutMs, 'handlerTimeoutMs'),
+    shutdownTimeoutMs,
+    handlerTimeoutMs,
     logger,
   });
-  return { eventStore, ledger, transport, subscriptions, logger };
+  const ordered = {
+    takeoverMs: EVENT_BUS_DEFAULTS.orderedTakeoverMs,
+    concurrency: EVENT_BUS_DEFAULTS.concurrency,
+    defaultRetry,
+    handlerTimeoutMs,
+    shutdownTimeoutMs,
+  };
+  return { eventStore, ledger, transport, subscriptions, logger, ordered };
 }

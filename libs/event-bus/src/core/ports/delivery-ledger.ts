@@ -6,6 +6,7 @@
 import type { EventStore } from '../../store/event-store.js';
 import type { DeliveryRecords, EventStatuses, JobIdRecords } from './delivery-records.js';
 import type { FailedDeliveryRecords } from './failed-delivery-records.js';
+import type { OrderedLog } from './ordered-log.js';
 import type { Outbox } from './outbox.js';
 import type { UnfinishedEvents } from './unfinished-events.js';
 
@@ -16,6 +17,8 @@ export interface DeliveryLedger {
   readonly failed: FailedDeliveryRecords;
   readonly unfinished: UnfinishedEvents;
   readonly outbox: Outbox;
+  /** The log as ordered handlers read it, their checkpoints, leases and key progress. */
+  readonly ordered: OrderedLog;
   /** Rejects with `EventBusConfigurationError` naming the missing tables when the migrations have not run. */
   assertSchemaMigrated(): Promise<void>;
   /** Connection settings of the store's database, for a transport that keeps its queue there. */

@@ -3,6 +3,7 @@ import { EventBusConfigurationError } from '../../shared/errors.js';
 import { InMemoryDeliveryRecords } from './in-memory-delivery-records.js';
 import { InMemoryEventStatuses } from './in-memory-event-statuses.js';
 import { InMemoryFailedDeliveries } from './in-memory-failed-deliveries.js';
+import { InMemoryOrderedLog } from './in-memory-ordered-log.js';
 import { InMemoryOutbox } from './in-memory-outbox.js';
 import type { InMemoryTables } from './in-memory-tables.js';
 import { InMemoryUnfinishedEvents } from './in-memory-unfinished-events.js';
@@ -19,14 +20,17 @@ export class InMemoryDeliveryLedger implements DeliveryLedger {
   readonly failed: InMemoryFailedDeliveries;
   readonly unfinished: InMemoryUnfinishedEvents;
   readonly outbox: InMemoryOutbox;
+  readonly ordered: InMemoryOrderedLog;
 
-  constructor(tables: InMemoryTables) {
+  /** `ordered` is the store's own: checkpoints outlive a ledger, as their table does. */
+  constructor(tables: InMemoryTables, ordered = new InMemoryOrderedLog(tables)) {
     this.statuses = new InMemoryEventStatuses(tables);
     this.jobIds = this.statuses;
     this.deliveries = new InMemoryDeliveryRecords(tables);
     this.failed = new InMemoryFailedDeliveries(tables);
     this.unfinished = new InMemoryUnfinishedEvents(tables);
     this.outbox = new InMemoryOutbox(tables);
+    this.ordered = ordered;
   }
 
   /** There is no schema to migrate. */

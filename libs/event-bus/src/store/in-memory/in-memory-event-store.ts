@@ -12,6 +12,7 @@ import { ValidatingEventStore } from '../validating-event-store.js';
 import type { AppendedEvent, EventStreamFilter, EventWriteOptions } from '../event-store.js';
 import type { DeliveryLedgerSource } from '../../core/ports/delivery-ledger.js';
 import { checkCatchUpTimeout, matchesFilter } from './in-memory-event-filter.js';
+import { InMemoryOrderedLog } from './in-memory-ordered-log.js';
 import { InMemoryDeliveryLedger } from './in-memory-delivery-ledger.js';
 import { noTransactionError } from './no-transaction.js';
 import { InMemoryTables, toStoredEvent, type EventChangeListener } from './in-memory-tables.js';
@@ -34,6 +35,7 @@ export class InMemoryEventStore extends ValidatingEventStore implements Delivery
   /** The limit this store validates payloads with (see `EventStore.maxPayloadBytes`). */
   override readonly maxPayloadBytes: number;
   private readonly tables = new InMemoryTables();
+  private readonly orderedLog = new InMemoryOrderedLog(this.tables);
 
   constructor(options: InMemoryEventStoreOptions = {}) {
     super();
@@ -85,7 +87,7 @@ export class InMemoryEventStore extends ValidatingEventStore implements Delivery
    * applies (nothing here waits), so the options are not needed.
    */
   deliveryLedger(): InMemoryDeliveryLedger {
-    return new InMemoryDeliveryLedger(this.tables);
+    return new InMemoryDeliveryLedger(this.tables, this.orderedLog);
   }
 
   /** Listens to every change of a stored event (stored, new status, job id); returns the function that stops listening. */

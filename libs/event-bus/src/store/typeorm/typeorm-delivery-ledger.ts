@@ -5,6 +5,7 @@ import { assertSchemaMigrated } from './schema-check.js';
 import { TypeOrmDeliveryRecords } from './typeorm-delivery-records.js';
 import { TypeOrmEventStatuses } from './typeorm-event-statuses.js';
 import { TypeOrmFailedDeliveries } from './typeorm-failed-deliveries.js';
+import { TypeOrmOrderedLog } from './typeorm-ordered-log.js';
 import { TypeOrmOutbox } from './typeorm-outbox.js';
 import { TypeOrmUnfinishedEvents } from './typeorm-unfinished-events.js';
 
@@ -21,6 +22,7 @@ export class TypeOrmDeliveryLedger implements DeliveryLedger {
   readonly failed: TypeOrmFailedDeliveries;
   readonly unfinished: TypeOrmUnfinishedEvents;
   readonly outbox: TypeOrmOutbox;
+  readonly ordered: TypeOrmOrderedLog;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -33,6 +35,7 @@ export class TypeOrmDeliveryLedger implements DeliveryLedger {
     this.failed = new TypeOrmFailedDeliveries(dataSource, storeTimeoutMs);
     this.unfinished = new TypeOrmUnfinishedEvents(dataSource);
     this.outbox = new TypeOrmOutbox(dataSource, storeTimeoutMs);
+    this.ordered = new TypeOrmOrderedLog(dataSource, storeTimeoutMs);
   }
 
   assertSchemaMigrated(): Promise<void> {

@@ -2,10 +2,11 @@ import type { LoggerService } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Outbox, OutboxClaim, OutboxListener, OutboxNotice } from '../../core/ports/outbox.js';
 import type { StoredEvent } from '../../events/domain-event.js';
-import { PostgresOutboxListener } from './outbox-listener.js';
+import { isUuid } from '../../events/uuid.js';
+import { PostgresChannelListener } from './postgres-channel-listener.js';
 import { postgresClientConfig } from './postgres-client-config.js';
 import { CLAIM_UNENQUEUED_SQL } from './schema/claim-outbox.sql.js';
-import { MAX_NOTIFIED_IDS, NOTIFY_OUTBOX_SQL } from './schema/notify-outbox.sql.js';
+import { MAX_NOTIFIED_IDS, NOTIFY_OUTBOX_SQL, OUTBOX_CHANNEL } from './schema/notify-outbox.sql.js';
 import { MARK_ENQUEUED_SQL } from './schema/record-job-ids.sql.js';
 import { toStoredEvent, type EventStoreRow } from './schema/stored-event.mapper.js';
 import { callStore } from './store-availability.js';
@@ -33,7 +34,15 @@ export class TypeOrmOutbox implements Outbox {
   }
 
   listener(onNotice: (notice: OutboxNotice) => void, logger: LoggerService): OutboxListener {
-    return new PostgresOutboxListener(postgresClientConfig(this.dataSource), onNotice, logger);
+    // Anyone may NOTIFY this channel: only well-formed ids reach SQL.
+    const receive = (payload: string): void => {
+      const ids = payload.split(',').filter(isUuid);
+      onNotice(ids.length > 0 ? { ids } : { all: true });
+    };
+    return new PostgresChannelListener(postgresClientConfig(this.dataSource), OUTBOX_CHANNEL, receive, logger, {
+      name: 'Outbox listener',
+      fallback: 'The periodic sweep keeps enqueueing stored events meanwhile.',
+    });
   }
 
   async notifyOnCommit(ids: readonly string[], manager: EntityManager): Promise<void> {

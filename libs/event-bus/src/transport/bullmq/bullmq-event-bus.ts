@@ -66,6 +66,13 @@ function bullMQBusParts(options: EventBusOptions): DurableEventBusParts {
     maxPayloadBytes: core.maxPayloadBytes,
     closeStepTimeoutMs: settings.enqueueTimeoutMs,
     handlerTimeoutMs: settings.handlerTimeoutMs,
+    ordered: {
+      takeoverMs: core.orderedTakeoverMs ?? EVENT_BUS_DEFAULTS.orderedTakeoverMs,
+      concurrency,
+      defaultRetry: settings.defaultRetry,
+      handlerTimeoutMs: settings.handlerTimeoutMs,
+      shutdownTimeoutMs: settings.shutdownTimeoutMs,
+    },
   };
 }
 

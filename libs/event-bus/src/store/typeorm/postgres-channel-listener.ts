@@ -1,19 +1,24 @@
 import type { LoggerService } from '@nestjs/common';
 import pg from 'pg';
 import type { ClientConfig, Notification } from 'pg';
-import { isUuid } from '../../events/uuid.js';
 import { withDeadline } from '../../shared/with-deadline.js';
-import type { OutboxListener, OutboxNotice } from '../../core/ports/outbox.js';
-import { OUTBOX_CHANNEL } from './schema/notify-outbox.sql.js';
 
 const MAX_RECONNECT_DELAY_MS = 30_000;
 
+/** What a channel listener is for, in its log lines. */
+export interface ChannelListenerPurpose {
+  /** E.g. 'Outbox listener'. */
+  name: string;
+  /** What still works while it reconnects, e.g. 'The periodic sweep keeps enqueueing stored events meanwhile.' */
+  fallback: string;
+}
+
 /**
- * LISTENs on the outbox channel over a connection of its own (a LISTEN lives on one connection).
- * When the connection drops it reconnects with a growing delay; notifications sent meanwhile are
- * lost, which is fine: the relay's periodic sweep finds those rows anyway.
+ * LISTENs on one channel over a connection of its own (a LISTEN lives on one connection). When the
+ * connection drops it reconnects with a growing delay; notifications sent meanwhile are lost, so
+ * every user of it has a periodic sweep as the safety net (the outbox relay, the ordered readers).
  */
-export class PostgresOutboxListener implements OutboxListener {
+export class PostgresChannelListener {
   private client?: pg.Client;
   private stopped = false;
   private reconnectTimer?: NodeJS.Timeout;
@@ -21,8 +26,10 @@ export class PostgresOutboxListener implements OutboxListener {
 
   constructor(
     private readonly config: ClientConfig,
-    private readonly onNotice: (notice: OutboxNotice) => void,
+    private readonly channel: string,
+    private readonly onPayload: (payload: string) => void,
     private readonly logger: LoggerService,
+    private readonly purpose: ChannelListenerPurpose,
   ) {}
 
   /** Resolves once listening, or after the first failure (then it keeps retrying in the background). */
@@ -40,12 +47,14 @@ export class PostgresOutboxListener implements OutboxListener {
     const client = this.client;
     this.client = undefined;
     if (!client) return;
-    await withDeadline(client.end(), timeoutMs, 'The outbox listener').catch(() => client.connection.stream.destroy());
+    await withDeadline(client.end(), timeoutMs, `The ${this.purpose.name}`).catch(() =>
+      client.connection.stream.destroy(),
+    );
   }
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
-    const client = new pg.Client({ ...this.config, application_name: 'event-bus-outbox-listener' });
+    const client = new pg.Client({ ...this.config, application_name: `event-bus-${this.channel}` });
     let gone = false;
     const lost = (error?: Error): void => {
       if (gone) return;
@@ -61,7 +70,7 @@ export class PostgresOutboxListener implements OutboxListener {
     this.client = client;
     try {
       await client.connect();
-      await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+      await client.query(`LISTEN ${this.channel}`);
     } catch (error) {
       lost(error as Error);
       return;
@@ -70,7 +79,7 @@ export class PostgresOutboxListener implements OutboxListener {
       gone = true;
       return; // `stop` ends it
     }
-    if (this.failures > 0) this.logger.log(`Outbox listener reconnected after ${this.failures} attempt(s)`);
+    if (this.failures > 0) this.logger.log(`${this.purpose.name} reconnected after ${this.failures} attempt(s)`);
     this.failures = 0;
   }
 
@@ -79,8 +88,8 @@ export class PostgresOutboxListener implements OutboxListener {
     this.failures += 1;
     if (this.failures === 1) {
       this.logger.warn(
-        `Outbox listener lost its PostgreSQL connection${error ? ` (${error.message})` : ''}; ` +
-          'reconnecting. The periodic sweep keeps enqueueing stored events meanwhile.',
+        `${this.purpose.name} lost its PostgreSQL connection${error ? ` (${error.message})` : ''}; ` +
+          `reconnecting. ${this.purpose.fallback}`,
       );
     }
     const delay = Math.min(500 * 2 ** (this.failures - 1), MAX_RECONNECT_DELAY_MS);
@@ -89,10 +98,6 @@ export class PostgresOutboxListener implements OutboxListener {
   }
 
   private receive(message: Notification): void {
-    if (message.channel !== OUTBOX_CHANNEL) return;
-    const payload = message.payload ?? '';
-    // Anyone may NOTIFY this channel: only well-formed ids reach SQL.
-    const ids = payload.split(',').filter(isUuid);
-    this.onNotice(ids.length > 0 ? { ids } : { all: true });
+    if (message.channel === this.channel) this.onPayload(message.payload ?? '');
   }
 }
