@@ -9,6 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { randomUUID } from 'node:crypto';
 import {
   EventBusError,
+  EventConcurrencyError,
   EventConflictError,
   EventValidationError,
   type EventQueryOptions,
@@ -80,6 +81,7 @@ export function eventStoreContract(open: () => Promise<EventStoreSubject>): void
         metadata: { workflowId: 'wf-1', source: 'test' },
         status: 'pending',
         sequenceNumber: expect.any(Number),
+        version: 1,
         createdAt: expect.any(String),
       });
       expect(Number.isSafeInteger(stored.sequenceNumber)).toBe(true);
@@ -249,6 +251,106 @@ export function eventStoreContract(open: () => Promise<EventStoreSubject>): void
       });
       expect(await count()).toBe(1);
       expect(await store.findById(fresh[0].id!)).toBeNull();
+    });
+  });
+
+  describe('versions', () => {
+    const inWorkflow = (workflowId: string, overrides: Partial<NewDomainEvent> = {}): NewDomainEvent =>
+      newEvent({ metadata: { workflowId }, ...overrides });
+    const versionsOf = async (workflowId: string, tenantId = TENANT_A): Promise<Array<number | null>> =>
+      (await store.getEventsByWorkflowId(workflowId, { tenantId })).map((event) => event.version);
+
+    it('numbers each workflow stream (tenant + workflow id) 1, 2, 3 …; an event without a workflow has none', async () => {
+      const [a1, b1, none, a2] = await store.saveAll([
+        inWorkflow('wf-a'),
+        inWorkflow('wf-b'),
+        newEvent(),
+        inWorkflow('wf-a'),
+      ]);
+      expect([a1.version, b1.version, none.version, a2.version]).toEqual([1, 1, null, 2]);
+      expect((await store.save(inWorkflow('wf-a'))).version).toBe(3);
+      // The same workflow id in another tenant is another stream.
+      expect((await store.save(inWorkflow('wf-a', { tenantId: TENANT_B }))).version).toBe(1);
+      expect(await versionsOf('wf-a')).toEqual([1, 2, 3]);
+      expect((await store.findById(a2.id))?.version).toBe(2);
+    });
+
+    it('an idempotent re-publish keeps its version and takes no new one, in a batch too', async () => {
+      const first = await store.save(inWorkflow('wf-idem'));
+      expect((await store.save(inWorkflow('wf-idem', { id: first.id, payload: first.payload }))).version).toBe(1);
+      const [again, next] = await store.saveAll([
+        inWorkflow('wf-idem', { id: first.id, payload: first.payload }),
+        inWorkflow('wf-idem'),
+      ]);
+      expect([again.version, next.version]).toEqual([1, 2]);
+      expect(await versionsOf('wf-idem')).toEqual([1, 2]);
+    });
+
+    it('getWorkflowVersion: the last version, 0 for none; tenantId is required when the id is in two tenants', async () => {
+      expect(await store.getWorkflowVersion('wf-v')).toBe(0);
+      await store.saveAll([inWorkflow('wf-v'), inWorkflow('wf-v')]);
+      expect(await store.getWorkflowVersion('wf-v')).toBe(2);
+      expect(await store.getWorkflowVersion('wf-v', { tenantId: TENANT_A })).toBe(2);
+      expect(await store.getWorkflowVersion('wf-v', { tenantId: TENANT_B })).toBe(0);
+      await store.save(inWorkflow('wf-v', { tenantId: TENANT_B }));
+      const ambiguous = await rejection(() => store.getWorkflowVersion('wf-v'));
+      expect(ambiguous).toBeInstanceOf(EventValidationError);
+      expect((ambiguous as EventValidationError).field).toBe('tenantId');
+      expect(await store.getWorkflowVersion('wf-v', { tenantId: TENANT_B.toUpperCase() })).toBe(1);
+      await expect(store.getWorkflowVersion('')).rejects.toBeInstanceOf(EventValidationError);
+      await expect(store.getWorkflowVersion('wf-v', { tenantId: 'nope' })).rejects.toBeInstanceOf(EventValidationError);
+    });
+
+    it('expectedVersion: appends when the stream is there, else EventConcurrencyError and nothing stored', async () => {
+      const [one, two] = await store.saveAll([inWorkflow('wf-x'), inWorkflow('wf-x')], { expectedVersion: 0 });
+      expect([one.version, two.version]).toEqual([1, 2]);
+      expect((await store.save(inWorkflow('wf-x'), { expectedVersion: 2 })).version).toBe(3);
+      for (const expectedVersion of [2, 4, 0]) {
+        const error = await rejection(() => store.save(inWorkflow('wf-x'), { expectedVersion }));
+        expect(error).toBeInstanceOf(EventConcurrencyError);
+        expect(error).toMatchObject({ workflowId: 'wf-x', tenantId: TENANT_A, expectedVersion, actualVersion: 3 });
+      }
+      const batch = await rejection(() =>
+        store.saveAll([inWorkflow('wf-x'), inWorkflow('wf-x')], { expectedVersion: 1 }),
+      );
+      expect(batch).toBeInstanceOf(EventConcurrencyError);
+      expect(await versionsOf('wf-x')).toEqual([1, 2, 3]);
+      // Another tenant's stream of the same id is at 0.
+      expect((await store.save(inWorkflow('wf-x', { tenantId: TENANT_B }), { expectedVersion: 0 })).version).toBe(1);
+    });
+
+    it('expectedVersion: a re-publish of stored events resolves to them whatever the version; a mix is checked', async () => {
+      const stored = await store.save(inWorkflow('wf-r'), { expectedVersion: 0 });
+      const again = await store.save(inWorkflow('wf-r', { id: stored.id, payload: stored.payload }), {
+        expectedVersion: 0,
+      });
+      expect(again).toEqual(stored);
+      const mix = [inWorkflow('wf-r', { id: stored.id, payload: stored.payload }), inWorkflow('wf-r')];
+      expect(await rejection(() => store.append(mix, { expectedVersion: 0 }))).toMatchObject({ actualVersion: 1 });
+      const appended = await store.append(mix, { expectedVersion: 1 });
+      expect(appended.map(({ event, inserted }) => [event.version, inserted])).toEqual([
+        [1, false],
+        [2, true],
+      ]);
+    });
+
+    it('expectedVersion is validated: a non-negative integer, and events of one workflow', async () => {
+      for (const expectedVersion of [-1, 1.5, Number.NaN, '1', null, 2 ** 53]) {
+        const error = await rejection(() => store.save(inWorkflow('wf-bad'), { expectedVersion } as never));
+        expect(error).toBeInstanceOf(EventValidationError);
+        expect((error as EventValidationError).field).toBe('expectedVersion');
+      }
+      const noWorkflow = await rejection(() => store.save(newEvent(), { expectedVersion: 0 }));
+      expect((noWorkflow as EventValidationError).field).toBe('metadata.workflowId');
+      const mixed = await rejection(() =>
+        store.saveAll([inWorkflow('wf-bad'), inWorkflow('wf-other')], { expectedVersion: 0 }),
+      );
+      expect(mixed).toMatchObject({ field: 'metadata.workflowId', index: 1 });
+      const tenants = await rejection(() =>
+        store.saveAll([inWorkflow('wf-bad'), inWorkflow('wf-bad', { tenantId: TENANT_B })], { expectedVersion: 0 }),
+      );
+      expect(tenants).toMatchObject({ field: 'tenantId', index: 1 });
+      expect(await count()).toBe(0);
     });
   });
 

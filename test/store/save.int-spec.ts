@@ -29,6 +29,7 @@ describe('PersistentEventStore: save, saveAll, append', () => {
         metadata: { workflowId: 'wf-1', source: 'test' },
         status: 'pending',
         sequenceNumber: expect.any(Number),
+        version: 1,
         createdAt: expect.any(String),
       });
       expect(Number.isSafeInteger(stored.sequenceNumber)).toBe(true);

@@ -12,7 +12,7 @@ describe('event_store schema (migration 1)', () => {
   });
   afterAll(() => db.drop());
 
-  it('has the original columns with their types, plus metadata and transaction_id', async () => {
+  it('has the original columns with their types, plus metadata, transaction_id and version', async () => {
     const columns = await db.dataSource.query<
       { column_name: string; data_type: string; is_nullable: string; column_default: string | null }[]
     >(
@@ -32,6 +32,7 @@ describe('event_store schema (migration 1)', () => {
       ['status', 'character varying', 'YES'],
       ['metadata', 'jsonb', 'YES'],
       ['transaction_id', 'xid8', 'NO'],
+      ['version', 'bigint', 'YES'],
     ]);
     const defaults = Object.fromEntries(columns.map((c) => [c.column_name, c.column_default]));
     expect(defaults.sequence_number).toContain("nextval('event_store_sequence_number_seq'");

@@ -35,9 +35,12 @@ export type EventStatus = (typeof EVENT_STATUSES)[number];
 export interface StoredEvent<P = unknown> extends DomainEvent<P> {
   /** Position in the store: unique, increasing, a safe-integer number. */
   sequenceNumber: number;
+  /**
+   * The event's 1-based, gapless position in its workflow's stream (`tenantId` + `metadata.workflowId`);
+   * `null` for an event without a workflow. Unique per stream: see `publish(event, { expectedVersion })`.
+   */
+  version: number | null;
   status: EventStatus;
   /** ISO-8601 time the row was inserted. */
   createdAt: string;
-  /** 1-based, gapless position in its workflow's stream; `null` without a workflow (placeholder until versions land). */
-  version?: number | null;
 }

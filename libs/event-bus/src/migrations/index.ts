@@ -8,6 +8,7 @@ import { CreateEventStore1764300000000 } from './1764300000000-create-event-stor
 import { CreateHandlerDeliveries1764300001000 } from './1764300001000-create-handler-deliveries.js';
 import { AddEventStoreTransactionOrderIndex1764300002000 } from './1764300002000-add-event-store-transaction-order-index.js';
 import { MakeStatusUpdatesHot1764300003000 } from './1764300003000-make-status-updates-hot.js';
+import { AddEventVersions1764300004000 } from './1764300004000-add-event-versions.js';
 import { CreateOrderedHandlerTables1764300006000 } from './1764300006000-create-ordered-handler-tables.js';
 
 /**
@@ -19,5 +20,6 @@ export const eventBusMigrations: (new () => MigrationInterface)[] = [
   CreateHandlerDeliveries1764300001000,
   AddEventStoreTransactionOrderIndex1764300002000,
   MakeStatusUpdatesHot1764300003000,
+  AddEventVersions1764300004000,
   CreateOrderedHandlerTables1764300006000,
 ];

@@ -102,3 +102,41 @@ export class StoreUnavailableError extends EventBusError {
     super(message, options);
   }
 }
+
+/**
+ * `publish(…, { expectedVersion })` found the workflow's stream at another version than the caller
+ * expected: another writer appended first (or the stream is not there yet). Nothing was stored or
+ * enqueued. Re-read the workflow, decide again, and publish with `actualVersion` as the expected one.
+ */
+export class EventConcurrencyError extends EventBusError {
+  constructor(
+    readonly workflowId: string,
+    readonly tenantId: string,
+    readonly expectedVersion: number,
+    readonly actualVersion: number,
+  ) {
+    super(
+      `Workflow "${workflowId}" of tenant ${tenantId} is at version ${actualVersion}, not at the expected ` +
+        `version ${expectedVersion}: another writer appended first. Nothing was stored. Re-read the workflow ` +
+        '(getWorkflowVersion, getEventsByWorkflowId), decide again, and publish with the new expected version.',
+    );
+  }
+}
+
+/**
+ * An append without `expectedVersion` lost the race for a workflow's next version to a concurrent
+ * append and could not simply take the one after: inside a caller's transaction at REPEATABLE READ
+ * or SERIALIZABLE (its snapshot cannot see the winner), or after too many lost races in a row.
+ * Nothing of the append was stored; roll the transaction back and run it again.
+ */
+export class ConcurrentAppendError extends EventBusError {
+  constructor(
+    message: string,
+    /** The stream that was raced for, when PostgreSQL named it. */
+    readonly workflowId: string | undefined,
+    readonly tenantId: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -40,6 +40,19 @@ export interface EventStreamFilter extends EventFilter {
 /** Where a write happens: pass the caller's `EntityManager` to join its transaction. */
 export interface EventWriteOptions {
   manager?: EntityManager;
+  /**
+   * Optimistic concurrency: the workflow's last version the caller saw (`0`: no events yet). The
+   * events (all of one workflow) are appended only if the stream is still at that version, else the
+   * write rejects with `EventConcurrencyError` and stores nothing. Events all stored already (an
+   * idempotent re-publish) resolve to the originals whatever the stream's version.
+   */
+  expectedVersion?: number;
+}
+
+/** Scoping of `getWorkflowVersion`. */
+export interface WorkflowVersionOptions {
+  /** The workflow's tenant; required when the same workflow id has events in more than one tenant. */
+  tenantId?: string;
 }
 
 /** One event of an `append`: the stored row, and whether this call inserted it (false: an identical duplicate). */
@@ -82,6 +95,14 @@ export abstract class EventStore {
     options?: EventQueryOptions,
   ): Promise<StoredEvent<P>[]>;
 
+  /**
+   * The workflow's last version (the number of its events), 0 when it has none: what to pass as
+   * `expectedVersion`. Without `tenantId`, a workflow id with events in several tenants is an
+   * `EventValidationError`.
+   */
+  abstract getWorkflowVersion(workflowId: string, options?: WorkflowVersionOptions): Promise<number>;
+
+  /** A workflow's events in version order (which is also their `sequenceNumber` order). */
   abstract getEventsByWorkflowId<P = unknown>(
     workflowId: string,
     options?: EventQueryOptions,

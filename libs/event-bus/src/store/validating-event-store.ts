@@ -1,4 +1,4 @@
-import type { EventValidationIssue } from '../shared/errors.js';
+import { EventValidationError, type EventValidationIssue } from '../shared/errors.js';
 import type { EventStatus, NewDomainEvent, StoredEvent } from '../events/domain-event.js';
 import { EVENT_STATUSES } from '../events/domain-event.js';
 import {
@@ -12,7 +12,8 @@ import {
   type CheckedFilter,
 } from './event-filter.validation.js';
 import { EventStore } from './event-store.js';
-import type { EventFilter, EventQueryOptions, EventWriteOptions } from './event-store.js';
+import type { EventFilter, EventQueryOptions, EventWriteOptions, WorkflowVersionOptions } from './event-store.js';
+import type { WorkflowStream } from './expected-version.js';
 
 /**
  * What every `EventStore` does the same way before it reads or writes: check the arguments of the
@@ -22,6 +23,12 @@ import type { EventFilter, EventQueryOptions, EventWriteOptions } from './event-
 export abstract class ValidatingEventStore extends EventStore {
   /** Reads the events a checked filter selects, in sequence order. */
   protected abstract find<P>(filter: CheckedFilter): Promise<StoredEvent<P>[]>;
+
+  /**
+   * The last version of each of the workflow's streams: of the one tenant's when `tenantId` is given
+   * (an empty list when it has no events), else of every tenant that has events of it.
+   */
+  protected abstract findWorkflowVersions(workflowId: string, tenantId: string | undefined): Promise<WorkflowVersion[]>;
 
   /** Writes a checked status (and job id) of a checked event id. */
   protected abstract writeStatus(id: string, status: EventStatus, jobId: string | undefined): Promise<void>;
@@ -76,6 +83,25 @@ export abstract class ValidatingEventStore extends EventStore {
     return this.find({ ...filter, workflowId });
   }
 
+  async getWorkflowVersion(workflowId: string, options?: WorkflowVersionOptions): Promise<number> {
+    const issues: EventValidationIssue[] = [];
+    checkWorkflowId('workflowId', workflowId, issues);
+    const tenantId = options?.tenantId === undefined ? undefined : checkUuid('tenantId', options.tenantId, issues);
+    throwIfInvalid(issues);
+    const streams = await this.findWorkflowVersions(workflowId, tenantId);
+    if (streams.length > 1) {
+      throw new EventValidationError([
+        {
+          field: 'tenantId',
+          message:
+            `is required: workflow "${workflowId}" has events in ${streams.length} tenants, ` +
+            'each with a stream (and versions) of its own',
+        },
+      ]);
+    }
+    return streams[0]?.version ?? 0;
+  }
+
   async query<P = unknown>(filter?: EventFilter): Promise<StoredEvent<P>[]> {
     const issues: EventValidationIssue[] = [];
     const checked = checkFilter(filter, issues);
@@ -95,4 +121,9 @@ export abstract class ValidatingEventStore extends EventStore {
     throwIfInvalid(issues);
     await this.writeStatus(eventId!, status, jobId);
   }
+}
+
+/** One stream's last version, as `findWorkflowVersions` reports it. */
+export interface WorkflowVersion extends WorkflowStream {
+  version: number;
 }

@@ -11,6 +11,7 @@ const event: StoredEvent = {
   tenantId: '11111111-1111-4111-8111-111111111111',
   payload: { a: 1 },
   sequenceNumber: 7,
+  version: null,
   status: 'pending',
   createdAt: '2026-01-01T00:00:00.000Z',
 };

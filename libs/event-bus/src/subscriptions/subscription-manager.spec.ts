@@ -16,6 +16,7 @@ const event: StoredEvent = {
   tenantId: '1d7a4c55-2c4b-4a6e-8f0e-6a8f3f7c0b22',
   payload: { node: 'a' },
   sequenceNumber: 1,
+  version: null,
   status: 'processing',
   createdAt: '2026-01-01T00:00:00.000Z',
 };

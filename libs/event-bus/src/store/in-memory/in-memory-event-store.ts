@@ -1,4 +1,9 @@
-import { EventBusConfigurationError, EventBusError, EventConflictError } from '../../shared/errors.js';
+import {
+  EventBusConfigurationError,
+  EventBusError,
+  EventConcurrencyError,
+  EventConflictError,
+} from '../../shared/errors.js';
 import type { EventValidationIssue } from '../../shared/errors.js';
 import type { EventStatus, NewDomainEvent, StoredEvent } from '../../events/domain-event.js';
 import { differingFields } from '../../events/event-equality.js';
@@ -8,7 +13,8 @@ import { isUuid, normalizeUuid } from '../../events/uuid.js';
 import { deduplicateBatch } from '../batch-deduplication.js';
 import { checkBatchSize, checkFilter, throwIfInvalid } from '../event-filter.validation.js';
 import type { CheckedFilter } from '../event-filter.validation.js';
-import { ValidatingEventStore } from '../validating-event-store.js';
+import { ValidatingEventStore, type WorkflowVersion } from '../validating-event-store.js';
+import { expectedStream, type WorkflowStream } from '../expected-version.js';
 import type { AppendedEvent, EventStreamFilter, EventWriteOptions } from '../event-store.js';
 import type { DeliveryLedgerSource } from '../../core/ports/delivery-ledger.js';
 import { checkCatchUpTimeout, matchesFilter } from './in-memory-event-filter.js';
@@ -52,13 +58,13 @@ export class InMemoryEventStore extends ValidatingEventStore implements Delivery
   async save<P = unknown>(event: NewDomainEvent<P>, options?: EventWriteOptions): Promise<StoredEvent<P>> {
     refuseManager(options);
     // Validated alone, so an error does not speak of a batch.
-    const [appended] = this.write([prepareEvent(event, { maxPayloadBytes: this.maxPayloadBytes })]);
+    const [appended] = this.write([prepareEvent(event, { maxPayloadBytes: this.maxPayloadBytes })], options);
     return appended.event;
   }
 
   async append<P = unknown>(events: NewDomainEvent<P>[], options?: EventWriteOptions): Promise<AppendedEvent<P>[]> {
     refuseManager(options);
-    return this.write(prepareEvents(events, { maxPayloadBytes: this.maxPayloadBytes }));
+    return this.write(prepareEvents(events, { maxPayloadBytes: this.maxPayloadBytes }), options);
   }
 
   async findById<P = unknown>(id: string): Promise<StoredEvent<P> | null> {
@@ -73,6 +79,13 @@ export class InMemoryEventStore extends ValidatingEventStore implements Delivery
     checkCatchUpTimeout(filter, issues);
     throwIfInvalid(issues);
     return this.read<P>(checked);
+  }
+
+  protected async findWorkflowVersions(workflowId: string, tenantId: string | undefined): Promise<WorkflowVersion[]> {
+    const tenants = tenantId === undefined ? this.tables.tenantsOfWorkflow(workflowId) : [tenantId];
+    return tenants
+      .map((tenant) => ({ tenantId: tenant, workflowId, version: this.tables.workflowVersion(tenant, workflowId) }))
+      .filter((stream) => stream.version > 0);
   }
 
   protected async writeStatus(id: string, status: EventStatus, jobId: string | undefined): Promise<void> {
@@ -117,17 +130,26 @@ export class InMemoryEventStore extends ValidatingEventStore implements Delivery
 
   /**
    * All-or-nothing: every conflict is found before anything is written. Identical duplicates (in the
-   * batch or with a stored event) resolve to the stored event and are not `inserted`.
+   * batch or with a stored event) resolve to the stored event and are not `inserted`. Versions are
+   * numbered per stream by `insertEvent`; with `expectedVersion` the new events are written only if
+   * their stream is at that version (events all stored already resolve to the originals regardless).
    */
-  private write<P>(prepared: ValidatedEvent<P>[]): AppendedEvent<P>[] {
+  private write<P>(prepared: ValidatedEvent<P>[], options: EventWriteOptions | undefined): AppendedEvent<P>[] {
+    const expected = options?.expectedVersion;
+    const stream = expected === undefined ? undefined : expectedStream(prepared, expected);
     if (prepared.length === 0) return [];
     const { unique, firstOccurrence } = deduplicateBatch(prepared);
+    let fresh = 0;
     for (const candidate of unique) {
       const stored = this.tables.event(candidate.event.id);
-      if (!stored) continue;
+      if (!stored) {
+        fresh += 1;
+        continue;
+      }
       const fields = differingFields(toStoredEvent(stored), candidate);
       if (fields.length > 0) throw new EventConflictError(candidate.event.id, fields);
     }
+    if (stream && fresh > 0) this.checkVersion(stream, expected!);
     const inserted = new Set<string>();
     for (const candidate of unique) {
       if (this.tables.event(candidate.event.id)) continue;
@@ -139,6 +161,13 @@ export class InMemoryEventStore extends ValidatingEventStore implements Delivery
       event: this.peek<P>(event.id)!,
       inserted: inserted.has(event.id) && firstOccurrence[index],
     }));
+  }
+
+  private checkVersion(stream: WorkflowStream, expectedVersion: number): void {
+    const actualVersion = this.tables.workflowVersion(stream.tenantId, stream.workflowId);
+    if (actualVersion !== expectedVersion) {
+      throw new EventConcurrencyError(stream.workflowId, stream.tenantId, expectedVersion, actualVersion);
+    }
   }
 
   protected async find<P>(filter: CheckedFilter): Promise<StoredEvent<P>[]> {

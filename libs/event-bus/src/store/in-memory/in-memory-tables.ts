@@ -18,6 +18,9 @@ export interface EventRow {
   readonly payloadJson: string;
   readonly metadataJson: string | null;
   readonly sequenceNumber: number;
+  /** Position in the workflow's stream; null without a workflow. */
+  readonly workflowId: string | null;
+  readonly version: number | null;
   status: EventStatus;
   readonly createdAt: string;
   jobId: string | null;
@@ -45,6 +48,8 @@ export class InMemoryTables {
   /** event id → handler → record. */
   private readonly deliveries = new Map<string, Map<string, DeliveryRow>>();
   private readonly listeners = new Set<EventChangeListener>();
+  /** Stream key (see `streamKey`) → its last version. */
+  private readonly versions = new Map<string, number>();
   private sequence = 0;
   private lastFailure = 0;
 
@@ -57,8 +62,27 @@ export class InMemoryTables {
     return this.eventsById.get(id);
   }
 
+  /** The last version of a workflow's stream in a tenant, 0 when it has none. */
+  workflowVersion(tenantId: string, workflowId: string): number {
+    return this.versions.get(streamKey(tenantId, workflowId)) ?? 0;
+  }
+
+  /** The tenants in which a workflow id has events. */
+  tenantsOfWorkflow(workflowId: string): string[] {
+    const tenants = new Set<string>();
+    for (const row of this.events) if (row.workflowId === workflowId) tenants.add(row.tenantId);
+    return [...tenants];
+  }
+
+  /** Appends a row with the next sequence number and, with a workflow, the next version of its stream. */
   insertEvent({ event, payloadJson, metadataJson }: ValidatedEvent): EventRow {
     this.sequence += 1;
+    const workflowId = event.metadata?.workflowId ?? null;
+    let version: number | null = null;
+    if (workflowId !== null) {
+      version = this.workflowVersion(event.tenantId, workflowId) + 1;
+      this.versions.set(streamKey(event.tenantId, workflowId), version);
+    }
     const row: EventRow = {
       id: event.id,
       type: event.type,
@@ -67,6 +91,8 @@ export class InMemoryTables {
       payloadJson,
       metadataJson,
       sequenceNumber: this.sequence,
+      workflowId,
+      version,
       status: 'pending',
       createdAt: new Date().toISOString(),
       jobId: null,
@@ -141,7 +167,13 @@ export class InMemoryTables {
     this.events.length = 0;
     this.eventsById.clear();
     this.deliveries.clear();
+    this.versions.clear();
   }
+}
+
+/** A stream's key: tenant and workflow id (a UUID holds no NUL, so the pair cannot be confused). */
+function streamKey(tenantId: string, workflowId: string): string {
+  return `${tenantId}\u0000${workflowId}`;
 }
 
 /** A row as the API returns it: fresh objects, and the job id shown as `metadata.jobId` (as the TypeORM mapper does). */
@@ -153,6 +185,7 @@ export function toStoredEvent<P = unknown>(row: EventRow): StoredEvent<P> {
     tenantId: row.tenantId,
     payload: JSON.parse(row.payloadJson) as P,
     sequenceNumber: row.sequenceNumber,
+    version: row.version,
     status: row.status,
     createdAt: row.createdAt,
   };

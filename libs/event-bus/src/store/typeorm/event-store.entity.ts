@@ -52,6 +52,10 @@ export class EventStoreEntity {
   @Column({ name: 'workflow_id', type: 'varchar', nullable: true })
   workflowId!: string | null;
 
+  /** Position in the workflow's stream (1, 2, …), numbered by the INSERT; NULL without a workflow. */
+  @Column({ type: 'bigint', nullable: true, insert: false, update: false, transformer: bigintToNumber })
+  version!: number | null;
+
   @Column({ type: 'varchar', nullable: true, default: 'processed' })
   status!: EventStatus | null;
 

@@ -13,23 +13,77 @@ import {
 } from './schema/event-query.sql.js';
 import type { StreamPosition } from './schema/event-query.sql.js';
 import { callStore, DEFAULT_STORE_TIMEOUT_MS } from './store-availability.js';
+import { buildInsertEvents, type ExistingIds } from './schema/insert-events.sql.js';
+import { buildInsertAtVersion } from './schema/insert-at-version.sql.js';
+import { TRANSACTION_ISOLATION_SQL } from './schema/transaction-isolation.sql.js';
+import { WORKFLOW_VERSION_SQL, WORKFLOW_VERSIONS_ANY_TENANT_SQL } from './schema/workflow-version.sql.js';
+import type { WorkflowStream } from '../expected-version.js';
+import type { WorkflowVersion } from '../validating-event-store.js';
 import { storedEventColumns, toStoredEvent } from './schema/stored-event.mapper.js';
 import type { EventStoreRow } from './schema/stored-event.mapper.js';
 
 /** Whether `error` is an INSERT refused because one of its ids is stored already. */
 export function isStoredIdViolation(error: unknown): boolean {
-  const driverError = (error as { driverError?: { code?: string; constraint?: string } } | null)?.driverError;
-  return driverError?.code === UNIQUE_VIOLATION && driverError.constraint === 'event_store_pkey';
+  return isUniqueViolation(error, 'event_store_pkey');
+}
+
+/**
+ * Whether `error` is an INSERT that lost the race for a workflow's version: a concurrent append took
+ * it first (insert-events.sql.ts).
+ */
+export function isVersionViolation(error: unknown): boolean {
+  return isUniqueViolation(error, WORKFLOW_VERSION_INDEX);
+}
+
+/** The stream PostgreSQL names in a version violation ("Key (tenant_id, workflow_id, version)=(t, w, 3) …"). */
+export function violatedStream(error: unknown): WorkflowStream | undefined {
+  const detail = driverErrorOf(error)?.detail;
+  const match =
+    typeof detail === 'string'
+      ? /^Key \(tenant_id, workflow_id, version\)=\(([0-9a-f-]{36}), (.*), \d+\)/.exec(detail)
+      : null;
+  return match ? { tenantId: match[1], workflowId: match[2] } : undefined;
+}
+
+/** The unique index on `(tenant_id, workflow_id, version)` (migration 1764300004000). */
+const WORKFLOW_VERSION_INDEX = 'event_store_workflow_version_idx';
+
+function isUniqueViolation(error: unknown, constraint: string): boolean {
+  const driverError = driverErrorOf(error);
+  return driverError?.code === UNIQUE_VIOLATION && driverError.constraint === constraint;
+}
+
+function driverErrorOf(error: unknown): { code?: string; constraint?: string; detail?: string } | undefined {
+  return (error as { driverError?: { code?: string; constraint?: string; detail?: string } } | null)?.driverError;
 }
 
 /** PostgreSQL's SQLSTATE for a unique violation. */
 const UNIQUE_VIOLATION = '23505';
+
+/** `$1`–`$7` of the INSERTs: the batch as parallel arrays (see `freshInputCte`). */
+function insertParams(events: readonly ValidatedEvent[]): unknown[] {
+  return [
+    events.map(({ event }) => event.id),
+    events.map(({ event }) => event.type),
+    events.map(({ event }) => event.tenantId),
+    events.map(({ payloadJson }) => payloadJson),
+    events.map(({ event }) => event.timestamp),
+    events.map(({ event }) => event.metadata?.workflowId ?? null),
+    events.map(({ metadataJson }) => metadataJson),
+  ];
+}
 
 /** One page of `stream()`, with the position of its last event and the horizon it was read below. */
 export interface StreamPage {
   events: StoredEvent[];
   last: StreamPosition | undefined;
   horizon: bigint;
+}
+
+/** What `insertAtVersion` did: the rows it inserted, and the stream's version its statement saw. */
+export interface VersionedInsert {
+  inserted: StoredEvent[];
+  currentVersion: number;
 }
 
 /** A row of the stream page: an event with its transaction id (xid8 arrives as text), or none on an empty page. */
@@ -61,39 +115,68 @@ export class EventStoreRepository {
   }
 
   /**
-   * One multi-row INSERT of the whole batch; ids already stored are skipped (`ON CONFLICT DO
-   * NOTHING`) and missing from the result, or, with `existing: 'reject'`, fail the whole statement
-   * with a unique violation of `event_store_pkey` (see `isStoredIdViolation`). Rows come in as
-   * parallel arrays through `unnest`, so the statement has seven parameters whatever the batch size
-   * (a VALUES list would hit PostgreSQL's 65,535-parameter limit past ~9,000 events); `ORDER BY
-   * position` hands out sequence numbers in input order.
+   * One multi-row INSERT of the whole batch, each workflow's events numbered with its stream's next
+   * versions (insert-events.sql.ts); ids already stored are skipped (`ON CONFLICT DO NOTHING`) and
+   * missing from the result, or, with `existing: 'reject'`, fail the whole statement with a unique
+   * violation of `event_store_pkey` (see `isStoredIdViolation`). A concurrent append that took one of
+   * the versions first fails it with a version violation (`isVersionViolation`): nothing was inserted.
    */
   async insert(
     events: readonly ValidatedEvent[],
     manager?: EntityManager,
-    { existing = 'skip' }: { existing?: 'skip' | 'reject' } = {},
+    { existing = 'skip' }: { existing?: ExistingIds } = {},
   ): Promise<StoredEvent[]> {
     if (events.length === 0) return [];
-    const rows = await this.run<EventStoreRow>(
-      manager,
-      `INSERT INTO event_store (id, event_type, tenant_id, payload, timestamp, workflow_id, metadata, status)
-       SELECT id, event_type, tenant_id, payload, timestamp, workflow_id, metadata, 'pending'
-       FROM unnest($1::uuid[], $2::varchar[], $3::uuid[], $4::jsonb[], $5::timestamptz[], $6::varchar[], $7::jsonb[])
-         WITH ORDINALITY AS input (id, event_type, tenant_id, payload, timestamp, workflow_id, metadata, position)
-       ORDER BY position
-       ${existing === 'skip' ? 'ON CONFLICT (id) DO NOTHING' : ''}
-       RETURNING ${storedEventColumns()}`,
-      [
-        events.map(({ event }) => event.id),
-        events.map(({ event }) => event.type),
-        events.map(({ event }) => event.tenantId),
-        events.map(({ payloadJson }) => payloadJson),
-        events.map(({ event }) => event.timestamp),
-        events.map(({ event }) => event.metadata?.workflowId ?? null),
-        events.map(({ metadataJson }) => metadataJson),
-      ],
-    );
+    const rows = await this.run<EventStoreRow>(manager, buildInsertEvents(existing), insertParams(events));
     return rows.map((row) => toStoredEvent(row));
+  }
+
+  /**
+   * Appends one stream's events at `expectedVersion + 1, …` only if the stream is at `expectedVersion`
+   * (insert-at-version.sql.ts); resolves to what was inserted (nothing when the stream was elsewhere)
+   * and the version the statement saw. Stored ids as in `insert`.
+   */
+  async insertAtVersion(
+    events: readonly ValidatedEvent[],
+    stream: WorkflowStream,
+    expectedVersion: number,
+    manager: EntityManager | undefined,
+    { existing }: { existing: ExistingIds },
+  ): Promise<VersionedInsert> {
+    const rows = await this.run<{ current_version: string } & (EventStoreRow | { id: null })>(
+      manager,
+      buildInsertAtVersion(existing),
+      [...insertParams(events), stream.tenantId, stream.workflowId, expectedVersion],
+    );
+    return {
+      inserted: rows.flatMap((row) => (row.id === null ? [] : [toStoredEvent(row as EventStoreRow)])),
+      currentVersion: Number(rows[0].current_version),
+    };
+  }
+
+  /** A stream's last version, 0 when it has none; in the caller's transaction when a manager is given. */
+  async workflowVersion(stream: WorkflowStream, manager?: EntityManager): Promise<number> {
+    const [{ version }] = await this.run<{ version: string }>(manager, WORKFLOW_VERSION_SQL, [
+      stream.tenantId,
+      stream.workflowId,
+    ]);
+    return Number(version);
+  }
+
+  /** The last version of a workflow id's stream in each tenant (at most two: see WORKFLOW_VERSIONS_ANY_TENANT_SQL). */
+  async workflowVersionsInAnyTenant(workflowId: string): Promise<WorkflowVersion[]> {
+    const rows = await this.run<{ tenant_id: string; version: string | null }>(
+      undefined,
+      WORKFLOW_VERSIONS_ANY_TENANT_SQL,
+      [workflowId],
+    );
+    return rows.map((row) => ({ tenantId: row.tenant_id, workflowId, version: Number(row.version ?? 0) }));
+  }
+
+  /** The isolation level of the caller's transaction, as PostgreSQL spells it ('read committed', …). */
+  async isolationLevel(manager: EntityManager): Promise<string> {
+    const [{ level }] = await this.run<{ level: string }>(manager, TRANSACTION_ISOLATION_SQL, []);
+    return level;
   }
 
   async findByIds(ids: readonly string[], manager?: EntityManager): Promise<StoredEvent[]> {

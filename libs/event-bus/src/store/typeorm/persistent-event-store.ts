@@ -1,19 +1,22 @@
 import type { LoggerService } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { EventBusConfigurationError, EventBusError, EventConflictError } from '../../shared/errors.js';
+import { EventBusConfigurationError, EventBusError } from '../../shared/errors.js';
 import type { EventValidationIssue } from '../../shared/errors.js';
 import type { EventStatus, NewDomainEvent, StoredEvent } from '../../events/domain-event.js';
-import { differingFields } from '../../events/event-equality.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES, prepareEvent, prepareEvents } from '../../events/event-validator.js';
 import type { ValidatedEvent } from '../../events/event-validator.js';
 import { isUuid, normalizeUuid } from '../../events/uuid.js';
 import { deduplicateBatch } from '../batch-deduplication.js';
 import { checkBatchSize, checkFilter, readFilter, throwIfInvalid } from '../event-filter.validation.js';
 import type { CheckedFilter } from '../event-filter.validation.js';
-import { ValidatingEventStore } from '../validating-event-store.js';
+import { ValidatingEventStore, type WorkflowVersion } from '../validating-event-store.js';
 import type { AppendedEvent, EventStreamFilter, EventWriteOptions } from '../event-store.js';
 import type { DeliveryLedger, DeliveryLedgerOptions, DeliveryLedgerSource } from '../../core/ports/delivery-ledger.js';
 import { isStoredIdViolation, type EventStoreRepository } from './event-store.repository.js';
+import { expectedStream } from '../expected-version.js';
+import { appendAtVersion } from './append-at-version.js';
+import { findOriginals } from './find-originals.js';
+import { retryLostVersionRaces } from './version-races.js';
 import { DEFAULT_CATCH_UP_TIMEOUT_MS, readGapSafeStream } from './gap-safe-stream.js';
 import { DEFAULT_STORE_TIMEOUT_MS } from './store-availability.js';
 import { TypeOrmDeliveryLedger } from './typeorm-delivery-ledger.js';
@@ -77,41 +80,40 @@ export class PersistentEventStore extends ValidatingEventStore implements Delive
   }
 
   private async write<P>(prepared: ValidatedEvent<P>[], options?: EventWriteOptions): Promise<AppendedEvent<P>[]> {
+    if (options?.expectedVersion !== undefined) {
+      const stream = expectedStream(prepared, options.expectedVersion);
+      if (!stream) return [];
+      return appendAtVersion(this.repository, prepared, stream, options.expectedVersion, options.manager);
+    }
     if (prepared.length === 0) return [];
+    return retryLostVersionRaces(this.repository, options?.manager, () => this.writeOnce(prepared, options?.manager));
+  }
+
+  /** One try of an append: versions numbered inside the INSERT; a lost version race rejects it as a whole. */
+  private async writeOnce<P>(
+    prepared: ValidatedEvent<P>[],
+    callerManager: EntityManager | undefined,
+  ): Promise<AppendedEvent<P>[]> {
     const { unique, firstOccurrence } = deduplicateBatch(prepared);
 
-    if (unique.length > 1 && !options?.manager) {
+    if (unique.length > 1 && !callerManager) {
       const appended = await this.insertAllNew(prepared, unique, firstOccurrence);
       if (appended) return appended;
     }
     // A single new event outside a caller's transaction needs none of its own: the one INSERT is
     // atomic, and on a conflict it wrote nothing there is to undo. This saves two round trips per publish.
-    const atomic = unique.length === 1 && !options?.manager;
+    const atomic = unique.length === 1 && !callerManager;
     const run = <T>(work: (manager: EntityManager | undefined) => Promise<T>): Promise<T> =>
-      atomic ? work(undefined) : this.repository.transaction(options?.manager, work);
+      atomic ? work(undefined) : this.repository.transaction(callerManager, work);
 
     return run(async (manager) => {
       const inserted = new Map((await this.repository.insert(unique, manager)).map((event) => [event.id, event]));
-      const skipped = unique.filter(({ event }) => !inserted.has(event.id));
-      // Rows not returned were stored before: fetch the originals in one query and compare.
-      const originals = new Map(
-        (
-          await this.repository.findByIds(
-            skipped.map(({ event }) => event.id),
-            manager,
-          )
-        ).map((event) => [event.id, event]),
-      );
-      for (const candidate of skipped) {
-        const original = originals.get(candidate.event.id);
-        if (!original) {
-          // Only possible under REPEATABLE READ or stricter: the original committed after this transaction's snapshot.
-          throw new EventBusError(
-            `Event ${candidate.event.id} was stored concurrently by a transaction this one cannot see; retry the write`,
-          );
-        }
-        const fields = differingFields(original, candidate);
-        if (fields.length > 0) throw new EventConflictError(candidate.event.id, fields);
+      const { originals, unseen } = await findOriginals(this.repository, unique, inserted, manager);
+      if (unseen.length > 0) {
+        // Only possible under REPEATABLE READ or stricter: the original committed after this transaction's snapshot.
+        throw new EventBusError(
+          `Event ${unseen[0].event.id} was stored concurrently by a transaction this one cannot see; retry the write`,
+        );
       }
       return prepared.map(({ event }, index) => {
         const stored = inserted.get(event.id) ?? originals.get(event.id);
@@ -170,6 +172,13 @@ export class PersistentEventStore extends ValidatingEventStore implements Delive
       catchUpTimeoutMs,
       logger: this.logger,
     }) as AsyncIterable<StoredEvent<P>>;
+  }
+
+  protected async findWorkflowVersions(workflowId: string, tenantId: string | undefined): Promise<WorkflowVersion[]> {
+    if (tenantId === undefined) return this.repository.workflowVersionsInAnyTenant(workflowId);
+    const stream = { tenantId, workflowId };
+    const version = await this.repository.workflowVersion(stream);
+    return version === 0 ? [] : [{ ...stream, version }];
   }
 
   protected async writeStatus(id: string, status: EventStatus, jobId: string | undefined): Promise<void> {

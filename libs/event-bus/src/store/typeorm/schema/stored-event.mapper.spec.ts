@@ -14,6 +14,7 @@ const row = (overrides: Partial<EventStoreRow> = {}): EventStoreRow => ({
   timestamp: new Date('2025-01-01T00:00:00.000Z'),
   created_at: new Date('2025-01-01T00:00:01.500Z'),
   sequence_number: '42',
+  version: null,
   job_id: null,
   workflow_id: null,
   status: 'pending',
@@ -30,6 +31,7 @@ describe('toStoredEvent', () => {
       timestamp: '2025-01-01T00:00:00.000Z',
       payload: { x: 1 },
       sequenceNumber: 42,
+      version: null,
       status: 'pending',
       createdAt: '2025-01-01T00:00:01.500Z',
     });
@@ -56,6 +58,13 @@ describe('toStoredEvent', () => {
     });
   });
 
+  it('reads a workflow version (text from pg) as a number, and refuses one past 2^53', () => {
+    expect(toStoredEvent(row({ workflow_id: 'w', version: '3' })).version).toBe(3);
+    expect(() => toStoredEvent(row({ workflow_id: 'w', version: '9007199254740993' }))).toThrow(
+      /version 9007199254740993 .* is not a safe integer/,
+    );
+  });
+
   it('reads a NULL status as the column default, processed', () => {
     expect(toStoredEvent(row({ status: null })).status).toBe('processed');
   });
@@ -70,15 +79,16 @@ describe('storedEventColumns', () => {
     const iso = (column: string): string =>
       `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${column.replace(/^e\./, '')}`;
     expect(storedEventColumns()).toBe(
-      `id, event_type, tenant_id, payload, ${iso('timestamp')}, ${iso('created_at')}, sequence_number, job_id, ` +
+      `id, event_type, tenant_id, payload, ${iso('timestamp')}, ${iso('created_at')}, sequence_number, version, job_id, ` +
         'workflow_id, status, metadata',
     );
     expect(storedEventColumns('e')).toBe(
       `e.id, e.event_type, e.tenant_id, e.payload, ${iso('e.timestamp')}, ${iso('e.created_at')}, ` +
-        'e.sequence_number, e.job_id, e.workflow_id, e.status, e.metadata',
+        'e.sequence_number, e.version, e.job_id, e.workflow_id, e.status, e.metadata',
     );
     expect(storedEventColumnNames()).toBe(
-      'id, event_type, tenant_id, payload, timestamp, created_at, sequence_number, job_id, workflow_id, status, metadata',
+      'id, event_type, tenant_id, payload, timestamp, created_at, sequence_number, version, job_id, workflow_id, status, ' +
+        'metadata',
     );
   });
 });

@@ -12,6 +12,7 @@ export interface EventStoreRow {
   timestamp: Date | string;
   created_at: Date | string;
   sequence_number: string | number;
+  version: string | number | null;
   job_id: string | null;
   workflow_id: string | null;
   status: string | null;
@@ -26,6 +27,7 @@ const COLUMNS = [
   'timestamp',
   'created_at',
   'sequence_number',
+  'version',
   'job_id',
   'workflow_id',
   'status',
@@ -58,10 +60,7 @@ export function storedEventColumns(alias?: string): string {
 
 /** A raw row → the `StoredEvent` of the public API. */
 export function toStoredEvent<P = unknown>(row: EventStoreRow): StoredEvent<P> {
-  const sequenceNumber = Number(row.sequence_number);
-  if (!Number.isSafeInteger(sequenceNumber)) {
-    throw new RangeError(`sequence_number ${String(row.sequence_number)} of event ${row.id} is not a safe integer`);
-  }
+  const sequenceNumber = toSafeInteger('sequence_number', row.sequence_number, row.id);
   const event: StoredEvent<P> = {
     id: row.id,
     type: row.event_type,
@@ -69,6 +68,7 @@ export function toStoredEvent<P = unknown>(row: EventStoreRow): StoredEvent<P> {
     tenantId: row.tenant_id,
     payload: row.payload as P,
     sequenceNumber,
+    version: row.version === null ? null : toSafeInteger('version', row.version, row.id),
     // The original schema defaults status to 'processed' and allows NULL; the library always writes one.
     status: (row.status ?? 'processed') as EventStatus,
     createdAt: toIsoString(row.created_at),
@@ -80,6 +80,15 @@ export function toStoredEvent<P = unknown>(row: EventStoreRow): StoredEvent<P> {
     event.metadata = metadata;
   }
   return event;
+}
+
+/** A BIGINT column (text from `pg`) as a number; a value past 2^53 fails loudly instead of being rounded. */
+function toSafeInteger(column: string, value: string | number, eventId: string): number {
+  const number = Number(value);
+  if (!Number.isSafeInteger(number)) {
+    throw new RangeError(`${column} ${String(value)} of event ${eventId} is not a safe integer`);
+  }
+  return number;
 }
 
 /** `storedEventColumns` reads timestamps as ISO strings already; a Date comes from a row selected otherwise. */

@@ -11,6 +11,7 @@ const event: StoredEvent = {
   payload: { workflowId: 'wf-1' },
   metadata: { workflowId: 'wf-1' },
   sequenceNumber: 7,
+  version: 1,
   status: 'pending',
   createdAt: '2026-01-01T00:00:00.100Z',
 };

@@ -11,6 +11,7 @@ function events(count: number, payload: unknown = { n: 1 }): StoredEvent[] {
     payload,
     metadata: {},
     sequenceNumber: index + 1,
+    version: null,
     status: 'pending',
     createdAt: '2026-01-01T00:00:00.000Z',
   }));
