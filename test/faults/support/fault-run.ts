@@ -78,6 +78,11 @@ export class FaultRun {
     });
   }
 
+  /** An ordered-handlers worker (children/ordered-worker.ts); its leases are taken over within `takeoverMs`. */
+  startOrderedWorker(takeoverMs: number, env: Record<string, string> = {}): Promise<FaultChild> {
+    return this.startChild('ordered-worker', 'ordered-worker.ts', { ORDERED_TAKEOVER_MS: String(takeoverMs), ...env });
+  }
+
   /** A publisher child (see children/publisher.ts for `env`); `waitReady: false` for one that may kill itself at once. */
   startPublisher(env: Record<string, string> = {}, { waitReady = true } = {}): Promise<FaultChild> {
     return this.startChild('publisher', 'publisher.ts', { TOTAL: String(faultProfile.events), ...env }, waitReady);
