@@ -6,7 +6,7 @@
  * the bound; each workflow's events are handled strictly in version order, none skipped; the plain
  * handler repeats at most the event each key had in flight, the transactional one none at all.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { EventStoreRepository, PersistentEventStore, type NewDomainEvent } from '@app/event-bus';
@@ -121,13 +121,8 @@ interface Call {
 }
 
 function calls(run: FaultRun): Call[] {
-  let text = '';
-  try {
-    text = readFileSync(run.files.calls, 'utf8');
-  } catch {
-    return [];
-  }
-  return text
+  if (!existsSync(run.files.calls)) return [];
+  return readFileSync(run.files.calls, 'utf8')
     .split('\n')
     .filter((line) => line.length > 0)
     .map((line) => {
