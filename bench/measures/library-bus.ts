@@ -5,7 +5,7 @@
  * `initialize()`, as every worker process of a shared queue must.
  */
 import { BullMQEventBus, EventStoreRepository, PersistentEventStore, eventBusEntities } from '@app/event-bus';
-import type { EventBusCoreOptions, EventHandler } from '@app/event-bus';
+import type { EventBusCoreOptions, EventHandler, SubscribeOptions } from '@app/event-bus';
 import { ConsoleLogger } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import type { DataSource } from 'typeorm';
@@ -21,6 +21,8 @@ export interface LibraryBusOptions extends Pick<EventBusCoreOptions, 'worker' | 
   backend?: 'redis' | 'postgres';
   /** Subscribed to every event (`**`) as `bench.noop`. */
   handler?: EventHandler;
+  /** Options of that subscription (e.g. `{ ordered: true }`). */
+  handlerOptions?: Omit<SubscribeOptions, 'name'>;
 }
 
 export interface LibraryBus {
@@ -54,7 +56,7 @@ export async function buildLibraryBus(
     // Start-up lines would drown the tables; warnings and errors still show.
     logger: new ConsoleLogger('EventBus', { logLevels: ['warn', 'error'] }),
   });
-  if (options.handler) await bus.subscribe('**', options.handler, { name: 'bench.noop' });
+  if (options.handler) await bus.subscribe('**', options.handler, { ...options.handlerOptions, name: 'bench.noop' });
   await bus.initialize();
   return { bus, store };
 }

@@ -10,6 +10,7 @@ import {
   type OrderedLogPage,
   type KeyProgress,
 } from '../core/ports/ordered-log.js';
+import { MicroBatcher } from '../shared/micro-batcher.js';
 import { logHandlerFailure } from '../subscriptions/handler-failure-log.js';
 import { runHandler, type HandlerLimits, type HandlerOutcome } from '../subscriptions/handler-runner.js';
 import { retryDelay } from '../subscriptions/retry-delay.js';
@@ -85,12 +86,14 @@ export class OrderedConsumer {
   private wakeUp?: () => void;
   private woken = false;
   private unlisten?: () => Promise<void>;
+  private readonly progress: MicroBatcher<{ holder: LeaseHolder; entry: OrderedLogEntry }, boolean>;
 
   constructor(private readonly options: OrderedConsumerOptions) {
     this.regex = typeRegex(options.handler.patterns);
     // Renewed three times per lease and claimed as often, so a dead owner's buckets are free after one
     // lease and taken within a third more: together under `takeoverMs`.
     this.leaseMs = Math.max(Math.floor((options.takeoverMs * 2) / 3), 300);
+    this.progress = new MicroBatcher((items) => options.log.recordKeysDone(options.handler.name, items));
   }
 
   get name(): string {
@@ -318,7 +321,10 @@ export class OrderedConsumer {
     const context = { attempt, replay: false, handler: handler.name };
     if (!handler.transactional) {
       const outcome = await runHandler(handler, entry.event, context, limits);
-      if (outcome.ok) await log.recordKeyProgress(handler.name, holder, entry, 'done');
+      // The key waits for its record (so a crash repeats at most this event); keys finishing meanwhile share the statement.
+      if (outcome.ok && !(await this.progress.submit({ holder, entry }))) {
+        throw new BucketLeaseLostError(handler.name, holder.bucket);
+      }
       return outcome;
     }
     try {

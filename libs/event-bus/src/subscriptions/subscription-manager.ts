@@ -170,7 +170,8 @@ export class SubscriptionManager {
     if (this.entries.size === 0) return 'No event handlers registered.';
     const lines = this.all().map((handler) => {
       const flags = [handler.source, `retry: ${describeRetry(handler.retry)}`];
-      if (handler.ordered) flags.push(`ordered from ${handler.ordered.startFrom}, ${handler.ordered.onExhausted} when exhausted`);
+      if (handler.ordered)
+        flags.push(`ordered from ${handler.ordered.startFrom}, ${handler.ordered.onExhausted} when exhausted`);
       if (handler.transactional) flags.push('transactional');
       if (!handler.replay) flags.push('no replay');
       return `  ${handler.patterns.join(', ')} -> ${handler.name} (${flags.join('; ')})`;
@@ -209,7 +210,8 @@ function checkName(name: unknown, origin: string): string {
 
 function checkFlag(value: unknown, option: string): boolean {
   if (value === undefined) return false;
-  if (typeof value !== 'boolean') throw new EventBusConfigurationError(option, `must be true or false, got ${typeof value}`);
+  if (typeof value !== 'boolean')
+    throw new EventBusConfigurationError(option, `must be true or false, got ${typeof value}`);
   return value;
 }
 
@@ -228,7 +230,10 @@ function orderedSettings(options: SubscribeOptions, name: string): OrderedSettin
   if (!ordered) {
     for (const option of ['startFrom', 'onExhausted'] as const) {
       if (options[option] !== undefined) {
-        throw new EventBusConfigurationError(`${option}[${name}]`, 'applies to ordered handlers only: add ordered: true');
+        throw new EventBusConfigurationError(
+          `${option}[${name}]`,
+          'applies to ordered handlers only: add ordered: true',
+        );
       }
     }
     return undefined;

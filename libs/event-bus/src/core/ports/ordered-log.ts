@@ -112,6 +112,14 @@ export interface OrderedLog {
     outcome: 'done' | 'parked' | 'blocked',
     manager?: EntityManager,
   ): Promise<boolean>;
+  /**
+   * `recordKeyProgress(…, 'done')` for several keys (one event each) in one statement, without a
+   * transaction of the caller's. Resolves, per item, false where the holder had lost the bucket.
+   */
+  recordKeysDone(
+    handler: string,
+    items: readonly { holder: LeaseHolder; entry: OrderedLogEntry }[],
+  ): Promise<boolean[]>;
   /** Runs `work` in a transaction of the store's database (`undefined` manager where there is none). */
   transaction<T>(work: (manager: EntityManager | undefined) => Promise<T>): Promise<T>;
   standing(handler: string, typeRegex: string): Promise<OrderedHandlerStanding>;

@@ -141,6 +141,23 @@ export class InMemoryOrderedLog implements OrderedLog {
     return true;
   }
 
+  async recordKeysDone(
+    handler: string,
+    items: readonly { holder: LeaseHolder; entry: OrderedLogEntry }[],
+  ): Promise<boolean[]> {
+    const held: boolean[] = [];
+    for (const { holder, entry } of items) {
+      try {
+        await this.recordKeyProgress(handler, holder, entry, 'done');
+        held.push(true);
+      } catch (error) {
+        if (!(error instanceof BucketLeaseLostError)) throw error;
+        held.push(false);
+      }
+    }
+    return held;
+  }
+
   /** There is no database transaction: the work runs as is (`context.manager` is undefined). */
   transaction<T>(work: (manager: EntityManager | undefined) => Promise<T>): Promise<T> {
     return work(undefined);

@@ -2,6 +2,7 @@ import type { LoggerService } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
 import {
   BucketLeaseLostError,
+  partitionKey,
   type BucketLease,
   type KeyProgress,
   type LeaseHolder,
@@ -20,6 +21,7 @@ import { ORDERED_BUCKETS } from './schema/ordered-bucket.sql.js';
 import { ORDERED_STANDING_SQL } from './schema/ordered-standing.sql.js';
 import { READ_ORDERED_PAGE_SQL } from './schema/read-ordered-page.sql.js';
 import { RECORD_KEY_PROGRESS_SQL } from './schema/record-key-progress.sql.js';
+import { RECORD_KEYS_DONE_SQL } from './schema/record-keys-done.sql.js';
 import { RELEASE_ORDERED_BUCKETS_SQL } from './schema/release-ordered-buckets.sql.js';
 import { FORGET_KEY_PROGRESS_SQL, RESET_ORDERED_CHECKPOINTS_SQL } from './schema/reset-ordered-handler.sql.js';
 import { SAVE_ORDERED_CHECKPOINT_SQL } from './schema/save-ordered-checkpoint.sql.js';
@@ -136,6 +138,26 @@ export class TypeOrmOrderedLog implements OrderedLog {
     );
     if (!held) throw new BucketLeaseLostError(handler, holder.bucket);
     return moved;
+  }
+
+  async recordKeysDone(
+    handler: string,
+    items: readonly { holder: LeaseHolder; entry: OrderedLogEntry }[],
+  ): Promise<boolean[]> {
+    if (items.length === 0) return [];
+    const [{ leased }] = await this.query<{ leased: string[] }>(RECORD_KEYS_DONE_SQL, [
+      handler,
+      items[0].holder.owner,
+      items.map(({ holder }) => holder.bucket),
+      items.map(({ holder }) => holder.epoch),
+      items.map(({ entry }) => entry.event.tenantId),
+      items.map(({ entry }) => entry.event.metadata?.workflowId ?? ''),
+      items.map(({ entry }) => entry.event.version),
+      items.map(({ entry }) => entry.position.transactionId.toString()),
+      items.map(({ entry }) => entry.position.sequenceNumber),
+    ]);
+    const held = new Set(leased);
+    return items.map(({ entry }) => held.has(partitionKey(entry.event)));
   }
 
   transaction<T>(work: (manager: EntityManager | undefined) => Promise<T>): Promise<T> {
