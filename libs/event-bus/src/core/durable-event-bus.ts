@@ -8,7 +8,7 @@ import type { LoggerService } from '@nestjs/common';
 import type { NewDomainEvent, StoredEvent } from '../events/domain-event.js';
 import { prepareEvents, validateEvent } from '../events/event-validator.js';
 import { EventBusConfigurationError, EventBusNotReadyError, EventValidationError } from '../shared/errors.js';
-import type { EventQueryOptions, EventStore } from '../store/event-store.js';
+import type { EventQueryOptions, EventStore, PruneOptions } from '../store/event-store.js';
 import type { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import type { EventHandler, SubscribeOptions, Subscription } from '../subscriptions/subscription.js';
 import { EventBus } from './event-bus.js';
@@ -167,6 +167,11 @@ export class DurableEventBus extends EventBus {
     await this.ready('retryFailed');
     checkFailedDeliveryFilter(filter); // before any SQL, the probe's included
     return this.parts.transport.redriveFailed(filter ?? {});
+  }
+
+  /** Only the store is needed: works before `initialize()` too (a scheduled job, a CLI command). */
+  pruneEvents(options: PruneOptions): Promise<number> {
+    return this.parts.eventStore.prune(options);
   }
 
   /** No handler is ordered yet: the ordered consumer comes with `@OnEvent(..., { ordered: true })`. */

@@ -11,6 +11,8 @@ import { deduplicateBatch } from '../batch-deduplication.js';
 import { checkBatchSize, checkFilter, readFilter, throwIfInvalid } from '../event-filter.validation.js';
 import type { CheckedFilter } from '../event-filter.validation.js';
 import { ValidatingEventStore } from '../validating-event-store.js';
+import type { CheckedPrune } from '../prune-options.validation.js';
+import type { PruneBatchResult, PruneCursor } from '../prune-loop.js';
 import type { AppendedEvent, EventStreamFilter, EventWriteOptions } from '../event-store.js';
 import type { DeliveryLedger, DeliveryLedgerOptions, DeliveryLedgerSource } from '../../core/ports/delivery-ledger.js';
 import { isStoredIdViolation, type EventStoreRepository } from './event-store.repository.js';
@@ -170,6 +172,10 @@ export class PersistentEventStore extends ValidatingEventStore implements Delive
       catchUpTimeoutMs,
       logger: this.logger,
     }) as AsyncIterable<StoredEvent<P>>;
+  }
+
+  protected pruneBatch(prune: CheckedPrune, after: PruneCursor | undefined): Promise<PruneBatchResult> {
+    return this.repository.pruneBatch(prune, after);
   }
 
   protected async writeStatus(id: string, status: EventStatus, jobId: string | undefined): Promise<void> {
