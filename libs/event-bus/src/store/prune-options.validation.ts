@@ -46,8 +46,8 @@ export function checkPruneOptions(options: PruneOptions | undefined): CheckedPru
     batchSize: DEFAULT_PRUNE_BATCH_SIZE,
   };
   if (batchSize !== undefined) {
-    if (Number.isSafeInteger(batchSize) && (batchSize as number) > 0 && (batchSize as number) <= MAX_PRUNE_BATCH_SIZE) {
-      checked.batchSize = batchSize as number;
+    if (Number.isSafeInteger(batchSize) && batchSize > 0 && batchSize <= MAX_PRUNE_BATCH_SIZE) {
+      checked.batchSize = batchSize;
     } else {
       issues.push({
         field: 'batchSize',
@@ -60,7 +60,7 @@ export function checkPruneOptions(options: PruneOptions | undefined): CheckedPru
     else issues.push({ field: 'signal', message: `must be an AbortSignal, got ${describeValue(signal)}` });
   }
   if (archive !== undefined) {
-    if (typeof archive === 'function') checked.archive = archive as CheckedPrune['archive'];
+    if (typeof archive === 'function') checked.archive = archive;
     else issues.push({ field: 'archive', message: `must be a function, got ${describeValue(archive)}` });
   }
   throwIfInvalid(issues);
