@@ -164,6 +164,28 @@ export function deliveryLedgerContract(open: () => Promise<DeliveryLedgerSubject
     });
   });
 
+  describe('prune and delivery records', () => {
+    const before = new Date('2030-01-01T00:00:00.000Z');
+
+    it('keeps an event while a delivery is retrying, and one with a failed delivery unless failed events are asked for', async () => {
+      const [retrying, failedRecord, succeeded] = [await stored(), await stored(), await stored()];
+      await ledger.deliveries.insertMissing([
+        record(retrying.id),
+        record(failedRecord.id, { status: 'failed' }),
+        record(succeeded.id, { status: 'succeeded', lastError: null }),
+      ]);
+      // Statuses as they may stand for a moment (a re-drive reopening, a carried failure settling):
+      // the records decide, whatever the event's own status says.
+      for (const event of [retrying, failedRecord, succeeded]) await store.updateStatus(event.id, 'processed');
+      expect(await store.prune({ before })).toBe(1);
+      expect(await ledger.deliveries.eventState(succeeded.id)).toBeNull();
+      expect(await store.prune({ before, status: ['processed', 'failed'] })).toBe(1);
+      expect(await store.findById(failedRecord.id)).toBeNull();
+      expect((await ledger.failed.listFailed({})).map((failure) => failure.eventId)).toEqual([]);
+      expect((await ledger.deliveries.eventState(retrying.id))?.records).toHaveLength(1);
+    });
+  });
+
   describe('failed deliveries', () => {
     async function failedDelivery(handler: string): Promise<StoredEvent> {
       const event = await stored();

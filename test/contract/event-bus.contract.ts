@@ -499,6 +499,39 @@ export function eventBusContract(open: () => Promise<EventBusSubject>): void {
     });
   });
 
+  describe('pruneEvents', () => {
+    it("deletes old finished events through the store, keeping failed ones unless asked and a workflow's newest", async () => {
+      // Timestamps before every other case's, so the prune touches this case's events only.
+      const at = (day: number): string => `2001-01-0${day}T00:00:00.000Z`;
+      const before = new Date('2001-02-01T00:00:00.000Z');
+      await handler('kept.**', 'fine');
+      await handler(
+        'kept.broken',
+        'broken',
+        () => {
+          throw new Error('always broken');
+        },
+        { retry: quickRetry(1) },
+      );
+      const plain = await bus.publish(event('kept.plain', { timestamp: at(1) }));
+      const older = await bus.publish(event('kept.step', { timestamp: at(2), metadata: { workflowId: `${p}-wf` } }));
+      const newest = await bus.publish(event('kept.step', { timestamp: at(3), metadata: { workflowId: `${p}-wf` } }));
+      const failed = await bus.publish(event('kept.broken', { timestamp: at(4) }));
+      for (const { id } of [plain, older, newest]) await waitForStatus(id, 'processed');
+      await waitForStatus(failed.id, 'failed');
+
+      await expect(bus.pruneEvents({ before, status: 'pending' as 'processed' })).rejects.toBeInstanceOf(
+        EventValidationError,
+      );
+      expect(await bus.pruneEvents({ before })).toBe(2);
+      expect(await bus.getEventsByWorkflowId(`${p}-wf`)).toEqual([expect.objectContaining({ id: newest.id })]);
+      expect(await store.findById(plain.id)).toBeNull();
+      expect(await bus.pruneEvents({ before, status: ['processed', 'failed'] })).toBe(1);
+      expect(await bus.getFailedDeliveries({ eventId: failed.id })).toEqual([]);
+      expect(await store.findById(newest.id)).not.toBeNull();
+    });
+  });
+
   describe('lifecycle', () => {
     it('refuses publishing before initialize() and after close(); both are safe to call twice', async () => {
       const idle = await subject.createUninitialized();

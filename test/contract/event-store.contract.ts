@@ -559,4 +559,136 @@ export function eventStoreContract(open: () => Promise<EventStoreSubject>): void
       expect(await store.findById(event.id)).toEqual(event);
     });
   });
+
+  describe('prune', () => {
+    const OLD = '2024-06-01T00:00:00.000Z';
+    const CUTOFF = new Date('2025-01-01T00:00:00.000Z');
+    const NEW = '2025-06-01T00:00:00.000Z';
+    const saved = async (timestamp: string, status: StoredEvent['status'], metadata?: NewDomainEvent['metadata']) => {
+      const event = await store.save(newEvent({ timestamp, metadata }));
+      await store.updateStatus(event.id, status);
+      return event;
+    };
+    const remaining = async (): Promise<string[]> => (await store.query()).map((event) => event.id);
+
+    it('deletes processed events before the cutoff only; never pending or processing; failed only when asked', async () => {
+      const oldProcessed = await saved(OLD, 'processed');
+      const oldFailed = await saved(OLD, 'failed');
+      const oldPending = await saved(OLD, 'pending');
+      const oldProcessing = await saved(OLD, 'processing');
+      const atCutoff = await saved(CUTOFF.toISOString(), 'processed');
+      const newProcessed = await saved(NEW, 'processed');
+
+      expect(await store.prune({ before: CUTOFF })).toBe(1);
+      expect(await remaining()).toEqual([oldFailed.id, oldPending.id, oldProcessing.id, atCutoff.id, newProcessed.id]);
+      expect(await store.findById(oldProcessed.id)).toBeNull();
+
+      expect(await store.prune({ before: CUTOFF, status: 'failed' })).toBe(1);
+      expect(await remaining()).toEqual([oldPending.id, oldProcessing.id, atCutoff.id, newProcessed.id]);
+      expect(await store.prune({ before: CUTOFF, status: ['processed', 'failed'] })).toBe(0);
+    });
+
+    it("keeps each workflow stream's newest event, so the stream goes on from it; events without a workflow all go", async () => {
+      const first = await saved(OLD, 'processed', { workflowId: 'wf-1' });
+      const second = await saved(OLD, 'processed', { workflowId: 'wf-1' });
+      const otherTenant = await store.save(
+        newEvent({ timestamp: OLD, tenantId: TENANT_B, metadata: { workflowId: 'wf-1' } }),
+      );
+      await store.updateStatus(otherTenant.id, 'processed');
+      const onlyOne = await saved(OLD, 'processed', { workflowId: 'wf-2' });
+      await saved(OLD, 'processed');
+      await saved(OLD, 'processed', { source: 'no workflow' });
+
+      expect(await store.prune({ before: CUTOFF })).toBe(3);
+      expect(await remaining()).toEqual([second.id, otherTenant.id, onlyOne.id]);
+      expect(await store.findById(first.id)).toBeNull();
+
+      // A newer event of the workflow makes the old head prunable, never the new one.
+      const next = await saved(NEW, 'processed', { workflowId: 'wf-1' });
+      expect(await store.prune({ before: CUTOFF })).toBe(1);
+      expect(await store.getEventsByWorkflowId('wf-1', { tenantId: TENANT_A })).toEqual([
+        expect.objectContaining({ id: next.id }),
+      ]);
+    });
+
+    it('works in batches of batchSize: archive sees each batch before it is deleted', async () => {
+      const events = await store.saveAll(
+        Array.from({ length: 7 }, (_, index) => newEvent({ timestamp: `2024-06-0${index + 1}T00:00:00.000Z` })),
+      );
+      for (const event of events) await store.updateStatus(event.id, 'processed');
+      const pending = await saved('2024-06-02T12:00:00.000Z', 'pending');
+      const batches: string[][] = [];
+      const deleted = await store.prune({
+        before: CUTOFF,
+        batchSize: 3,
+        archive: async (batch) => void batches.push(batch.map((event) => event.id)),
+      });
+      expect(deleted).toBe(7);
+      // Examined in timestamp order, three at a time: the pending one takes a place in the first batch.
+      expect(batches).toEqual([
+        [events[0].id, events[1].id],
+        [events[2].id, events[3].id, events[4].id],
+        [events[5].id, events[6].id],
+      ]);
+      expect(await remaining()).toEqual([pending.id]);
+    });
+
+    it('archives the events as stored, and deletes nothing of a batch whose archive rejects', async () => {
+      const event = await saved(OLD, 'processed', { workflowId: 'wf-a' });
+      await saved(NEW, 'processed', { workflowId: 'wf-a' });
+      const failure = new Error('archive is down');
+      await expect(store.prune({ before: CUTOFF, archive: async () => Promise.reject(failure) })).rejects.toBe(failure);
+      expect(await store.findById(event.id)).not.toBeNull();
+      const archived: StoredEvent[] = [];
+      expect(await store.prune({ before: CUTOFF, archive: async (batch) => void archived.push(...batch) })).toBe(1);
+      expect(archived).toEqual([{ ...event, status: 'processed' }]);
+    });
+
+    it('stops between batches when its signal aborts, resolving to what it deleted', async () => {
+      const events = await store.saveAll(
+        Array.from({ length: 4 }, (_, index) => newEvent({ timestamp: `2024-06-0${index + 1}T00:00:00.000Z` })),
+      );
+      for (const event of events) await store.updateStatus(event.id, 'processed');
+      const stop = new AbortController();
+      const deleted = await store.prune({
+        before: CUTOFF,
+        batchSize: 2,
+        signal: stop.signal,
+        archive: async () => stop.abort(),
+      });
+      expect(deleted).toBe(2);
+      expect(await remaining()).toEqual([events[2].id, events[3].id]);
+      expect(await store.prune({ before: CUTOFF, signal: stop.signal })).toBe(0);
+    });
+
+    it('rejects bad arguments with EventValidationError before deleting anything', async () => {
+      const event = await saved(OLD, 'processed');
+      const invalid = async (options: unknown, field: string): Promise<void> => {
+        const error = await rejection(() => store.prune(options as never));
+        expect(error).toBeInstanceOf(EventValidationError);
+        expect(error).toMatchObject({ field });
+      };
+      await invalid(undefined, 'options');
+      await invalid({}, 'before');
+      await invalid({ before: '2025-01-01' }, 'before');
+      await invalid({ before: new Date(Number.NaN) }, 'before');
+      await invalid({ before: CUTOFF, status: 'pending' }, 'status');
+      await invalid({ before: CUTOFF, status: ['processed', 'processing'] }, 'status');
+      await invalid({ before: CUTOFF, status: [] }, 'status');
+      await invalid({ before: CUTOFF, batchSize: 0 }, 'batchSize');
+      await invalid({ before: CUTOFF, batchSize: 1.5 }, 'batchSize');
+      await invalid({ before: CUTOFF, batchSize: 10_001 }, 'batchSize');
+      await invalid({ before: CUTOFF, signal: {} }, 'signal');
+      await invalid({ before: CUTOFF, archive: 'table' }, 'archive');
+      await invalid(
+        {
+          get before() {
+            throw new Error('unreadable');
+          },
+        },
+        'before',
+      );
+      expect(await store.findById(event.id)).not.toBeNull();
+    });
+  });
 }

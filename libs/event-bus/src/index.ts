@@ -27,6 +27,8 @@ export type {
   EventQueryOptions,
   EventStreamFilter,
   EventWriteOptions,
+  FinishedEventStatus,
+  PruneOptions,
 } from './store/event-store.js';
 
 // Events, handlers and retry policies.

@@ -10,7 +10,7 @@ import { prepareEvents, validateEvent } from '../events/event-validator.js';
 import { EventBusNotReadyError, EventValidationError } from '../shared/errors.js';
 import { OrderedHandlers, type OrderedRunSettings } from '../ordered/ordered-handlers.js';
 import type { OrderedFailures } from '../ordered/ordered-consumer.js';
-import type { EventQueryOptions, EventStore } from '../store/event-store.js';
+import type { EventQueryOptions, EventStore, PruneOptions } from '../store/event-store.js';
 import type { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import type { EventHandler, SubscribeOptions, Subscription } from '../subscriptions/subscription.js';
 import { EventBus } from './event-bus.js';
@@ -181,6 +181,11 @@ export class DurableEventBus extends EventBus {
     await this.ready('retryFailed');
     checkFailedDeliveryFilter(filter); // before any SQL, the probe's included
     return this.parts.transport.redriveFailed(filter ?? {});
+  }
+
+  /** Only the store is needed: works before `initialize()` too (a scheduled job, a CLI command). */
+  pruneEvents(options: PruneOptions): Promise<number> {
+    return this.parts.eventStore.prune(options);
   }
 
   /** Reads the ordered handlers' tables only: works in any process (a CLI, a publish-only app). */

@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import type { NewDomainEvent, StoredEvent } from '../events/domain-event.js';
-import type { EventQueryOptions } from '../store/event-store.js';
+import type { EventQueryOptions, PruneOptions } from '../store/event-store.js';
 import type { EventHandler, SubscribeOptions, Subscription } from '../subscriptions/subscription.js';
 import type { EventBusReadiness } from './ports/event-transport.js';
 import type { FailedDelivery, FailedDeliveryFilter } from './ports/failed-delivery-records.js';
@@ -99,6 +99,12 @@ export abstract class EventBus {
 
   /** Re-drives failed deliveries, each with a fresh `maxAttempts`; resolves to how many. */
   abstract retryFailed(filter?: FailedDeliveryFilter): Promise<number>;
+
+  /**
+   * Deletes finished events older than `options.before` (and their delivery records) in short
+   * batches, never an unfinished event nor a workflow's newest; resolves to how many (see `EventStore.prune`).
+   */
+  abstract pruneEvents(options: PruneOptions): Promise<number>;
 
   /** The ordered handlers (`@OnEvent(..., { ordered: true })`), where each stands and how far behind. */
   abstract getOrderedHandlers(): Promise<OrderedHandlerState[]>;

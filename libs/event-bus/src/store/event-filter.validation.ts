@@ -157,7 +157,7 @@ export function throwIfInvalid(issues: EventValidationIssue[]): void {
 }
 
 /** Short values are shown (they help); long ones and objects are only described. */
-function show(value: unknown): string {
+export function show(value: unknown): string {
   if (typeof value === 'string')
     return value.length <= 40 ? JSON.stringify(value) : `a string of ${value.length} characters`;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);

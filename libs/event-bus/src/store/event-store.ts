@@ -37,6 +37,31 @@ export interface EventStreamFilter extends EventFilter {
   catchUpTimeoutMs?: number;
 }
 
+/** The statuses of a finished event, the only ones `prune` deletes. */
+export type FinishedEventStatus = Extract<EventStatus, 'processed' | 'failed'>;
+
+/** What `EventStore.prune` (and `EventBus.pruneEvents`) deletes, and how. */
+export interface PruneOptions {
+  /** Events whose `timestamp` is before this (exclusive) are deleted, as `replayEvents` reads `timestamp`. Required. */
+  before: Date;
+  /**
+   * Which finished events: `'processed'` (the default), or `'failed'` too. An event with a handler
+   * delivery still retrying is never deleted; one with a failed delivery only when `'failed'` is listed.
+   * `pending` and `processing` events are never deleted (asking for them is an `EventValidationError`).
+   */
+  status?: FinishedEventStatus | FinishedEventStatus[];
+  /** Events examined (and so at most deleted) per transaction. @default 1000 */
+  batchSize?: number;
+  /** Stops between batches; `prune` then resolves with the number deleted so far. */
+  signal?: AbortSignal;
+  /**
+   * Receives each batch's events (in sequence order) before they are deleted, inside the batch's transaction: when it
+   * rejects, that batch is not deleted and `prune` rejects. Keep it quick (it counts against the
+   * store's deadline, and it holds the batch's transaction open).
+   */
+  archive?: (events: StoredEvent[]) => Promise<void>;
+}
+
 /** Where a write happens: pass the caller's `EntityManager` to join its transaction. */
 export interface EventWriteOptions {
   manager?: EntityManager;
@@ -125,6 +150,12 @@ export abstract class EventStore {
    * transactions may come out of `sequenceNumber` order.
    */
   abstract stream<P = unknown>(filter?: EventStreamFilter): AsyncIterable<StoredEvent<P>>;
+
+  /**
+   * Deletes old finished events (and their delivery records) in short batches, never an unfinished
+   * one and never the newest event of a workflow (see docs/retention.md); resolves to how many it deleted.
+   */
+  abstract prune(options: PruneOptions): Promise<number>;
 
   /** Sets the status (and, when given, the BullMQ job id) of one event. */
   abstract updateStatus(id: string, status: EventStatus, jobId?: string): Promise<void>;

@@ -12,12 +12,20 @@ import {
   type CheckedFilter,
 } from './event-filter.validation.js';
 import { EventStore } from './event-store.js';
-import type { EventFilter, EventQueryOptions, EventWriteOptions, WorkflowVersionOptions } from './event-store.js';
+import type {
+  EventFilter,
+  EventQueryOptions,
+  EventWriteOptions,
+  PruneOptions,
+  WorkflowVersionOptions,
+} from './event-store.js';
 import type { WorkflowStream } from './expected-version.js';
+import { checkPruneOptions, type CheckedPrune } from './prune-options.validation.js';
+import { runPrune, type PruneBatchResult, type PruneCursor } from './prune-loop.js';
 
 /**
  * What every `EventStore` does the same way before it reads or writes: check the arguments of the
- * queries and of `updateStatus` (every problem at once, as `EventValidationError`), so the stores
+ * queries, of `updateStatus` and of `prune` (every problem at once, as `EventValidationError`), so the stores
  * (`PersistentEventStore`, `InMemoryEventStore`) differ only in where the rows are.
  */
 export abstract class ValidatingEventStore extends EventStore {
@@ -32,6 +40,9 @@ export abstract class ValidatingEventStore extends EventStore {
 
   /** Writes a checked status (and job id) of a checked event id. */
   protected abstract writeStatus(id: string, status: EventStatus, jobId: string | undefined): Promise<void>;
+
+  /** One batch of `prune`: examines up to `prune.batchSize` events after the cursor, deletes the prunable ones. */
+  protected abstract pruneBatch(prune: CheckedPrune, after: PruneCursor | undefined): Promise<PruneBatchResult>;
 
   async saveAll<P = unknown>(events: NewDomainEvent<P>[], options?: EventWriteOptions): Promise<StoredEvent<P>[]> {
     const appended = await this.append(events, options);
@@ -120,6 +131,11 @@ export abstract class ValidatingEventStore extends EventStore {
     }
     throwIfInvalid(issues);
     await this.writeStatus(eventId!, status, jobId);
+  }
+
+  async prune(options: PruneOptions): Promise<number> {
+    const checked = checkPruneOptions(options);
+    return runPrune(checked, (prune, after) => this.pruneBatch(prune, after));
   }
 }
 

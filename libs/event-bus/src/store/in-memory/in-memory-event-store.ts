@@ -21,7 +21,10 @@ import { checkCatchUpTimeout, matchesFilter } from './in-memory-event-filter.js'
 import { InMemoryOrderedLog } from './in-memory-ordered-log.js';
 import { InMemoryDeliveryLedger } from './in-memory-delivery-ledger.js';
 import { noTransactionError } from './no-transaction.js';
-import { InMemoryTables, toStoredEvent, type EventChangeListener } from './in-memory-tables.js';
+import { InMemoryTables, toStoredEvent, type EventChangeListener, type EventRow } from './in-memory-tables.js';
+import { pruneInMemoryBatch } from './in-memory-pruning.js';
+import type { CheckedPrune } from '../prune-options.validation.js';
+import type { PruneBatchResult, PruneCursor } from '../prune-loop.js';
 
 export interface InMemoryEventStoreOptions {
   /** Largest accepted payload (and metadata), as serialized JSON bytes. @default 1048576 (1 MiB) */
@@ -86,6 +89,10 @@ export class InMemoryEventStore extends ValidatingEventStore implements Delivery
     return tenants
       .map((tenant) => ({ tenantId: tenant, workflowId, version: this.tables.workflowVersion(tenant, workflowId) }))
       .filter((stream) => stream.version > 0);
+  }
+
+  protected pruneBatch(prune: CheckedPrune, after: PruneCursor | undefined): Promise<PruneBatchResult> {
+    return pruneInMemoryBatch(this.tables, prune, after);
   }
 
   protected async writeStatus(id: string, status: EventStatus, jobId: string | undefined): Promise<void> {
@@ -183,20 +190,35 @@ export class InMemoryEventStore extends ValidatingEventStore implements Delivery
   /** Rows are kept in sequence order; events stored while the stream runs are not waited for. */
   private async *read<P>(filter: CheckedFilter): AsyncGenerator<StoredEvent<P>> {
     const last = this.tables.lastSequence;
-    const rows = this.tables.events;
-    const after = filter.afterSequence ?? 0;
+    let position = filter.afterSequence ?? 0;
     let remaining = filter.limit ?? Number.POSITIVE_INFINITY;
-    // Rows are only ever appended (or all cleared), so an index stays valid between yields.
-    for (let index = 0; index < rows.length && remaining > 0; index += 1) {
-      const row = rows[index];
+    // Rows may be pruned between yields, so the stream keeps a position, not an index: the next row
+    // is the first one numbered after the last it looked at (rows stay in sequence order).
+    for (
+      let row = nextRow(this.tables.events, position);
+      row && remaining > 0;
+      row = nextRow(this.tables.events, position)
+    ) {
       if (row.sequenceNumber > last) return;
-      if (row.sequenceNumber <= after) continue;
+      position = row.sequenceNumber;
       const event = toStoredEvent<P>(row);
       if (!matchesFilter(event, filter)) continue;
       remaining -= 1;
       yield event;
     }
   }
+}
+
+/** The first row numbered after `position`, by binary search over rows in sequence order. */
+function nextRow(rows: readonly EventRow[], position: number): EventRow | undefined {
+  let low = 0;
+  let high = rows.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (rows[middle].sequenceNumber <= position) low = middle + 1;
+    else high = middle;
+  }
+  return rows[low];
 }
 
 function refuseManager(options: EventWriteOptions | undefined): void {

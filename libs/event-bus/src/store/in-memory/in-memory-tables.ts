@@ -42,7 +42,7 @@ export interface DeliveryRow {
 export type EventChangeListener = (eventId: string) => void;
 
 export class InMemoryTables {
-  /** In sequence order: rows are only ever appended, or all cleared. */
+  /** In sequence order: rows are appended at the end, removed by `deleteEvents`, or all cleared. */
   readonly events: EventRow[] = [];
   private readonly eventsById = new Map<string, EventRow>();
   /** event id → handler → record. */
@@ -159,6 +159,18 @@ export class InMemoryTables {
       } catch {
         // The listener's own error handling (the test harness rejects its wait) is its business.
       }
+    }
+  }
+
+  /** Deletes these events and their delivery records (a DELETE that cascades), keeping the others in order. */
+  deleteEvents(ids: ReadonlySet<string>): void {
+    if (ids.size === 0) return;
+    const kept = this.events.filter((row) => !ids.has(row.id));
+    this.events.length = 0;
+    this.events.push(...kept);
+    for (const id of ids) {
+      this.eventsById.delete(id);
+      this.deliveries.delete(id);
     }
   }
 

@@ -19,6 +19,9 @@ import { TRANSACTION_ISOLATION_SQL } from './schema/transaction-isolation.sql.js
 import { WORKFLOW_VERSION_SQL, WORKFLOW_VERSIONS_ANY_TENANT_SQL } from './schema/workflow-version.sql.js';
 import type { WorkflowStream } from '../expected-version.js';
 import type { WorkflowVersion } from '../validating-event-store.js';
+import type { CheckedPrune } from '../prune-options.validation.js';
+import type { PruneBatchResult, PruneCursor } from '../prune-loop.js';
+import { PRUNE_START_TIMESTAMP, pruneBatchSql } from './schema/prune-batch.sql.js';
 import { storedEventColumns, toStoredEvent } from './schema/stored-event.mapper.js';
 import type { EventStoreRow } from './schema/stored-event.mapper.js';
 
@@ -84,6 +87,14 @@ export interface StreamPage {
 export interface VersionedInsert {
   inserted: StoredEvent[];
   currentVersion: number;
+}
+
+/** The answer of one prune batch: the deleted rows as JSON when archiving, their count otherwise. */
+interface PruneBatchRow {
+  examined: number;
+  last_timestamp: string | null;
+  last_sequence: string | null;
+  deleted: number | EventStoreRow[];
 }
 
 /** A row of the stream page: an event with its transaction id (xid8 arrives as text), or none on an empty page. */
@@ -245,6 +256,37 @@ export class EventStoreRepository {
     const { sql, params } = buildFirstUnread(filter, after);
     const [{ min }] = await this.run<{ min: string | null }>(undefined, sql, params);
     return min === null ? undefined : Number(min);
+  }
+
+  /**
+   * One batch of `prune` (schema/prune-batch.sql.ts), bounded by the deadline. With `archive`, the
+   * batch is a transaction that commits only once `archive` resolved for the deleted events.
+   */
+  async pruneBatch(prune: CheckedPrune, after: PruneCursor | undefined): Promise<PruneBatchResult> {
+    const params = [
+      prune.before,
+      after?.timestamp ?? PRUNE_START_TIMESTAMP,
+      after?.sequenceNumber ?? 0,
+      prune.batchSize,
+      prune.statuses,
+      prune.statuses.includes('failed') ? ['succeeded', 'failed'] : ['succeeded'],
+    ];
+    const { archive } = prune;
+    const [row] = archive
+      ? await this.transaction(undefined, async (manager) => {
+          const rows = await manager.query<PruneBatchRow[]>(pruneBatchSql(true), params);
+          const deleted = rows[0].deleted as EventStoreRow[];
+          if (deleted.length > 0) await archive(deleted.map((event) => toStoredEvent(event)));
+          return rows;
+        })
+      : await this.run<PruneBatchRow>(undefined, pruneBatchSql(false), params);
+    const deleted = typeof row.deleted === 'number' ? row.deleted : row.deleted.length;
+    // A window shorter than the batch reached the cutoff: nothing older is left to examine.
+    const next =
+      row.examined < prune.batchSize || row.last_timestamp === null
+        ? undefined
+        : { timestamp: row.last_timestamp, sequenceNumber: Number(row.last_sequence) };
+    return { deleted, next };
   }
 
   /** Sets the status, and the job id when given (a missing one keeps the recorded id). */

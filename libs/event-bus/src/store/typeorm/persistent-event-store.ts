@@ -10,6 +10,8 @@ import { deduplicateBatch } from '../batch-deduplication.js';
 import { checkBatchSize, checkFilter, readFilter, throwIfInvalid } from '../event-filter.validation.js';
 import type { CheckedFilter } from '../event-filter.validation.js';
 import { ValidatingEventStore, type WorkflowVersion } from '../validating-event-store.js';
+import type { CheckedPrune } from '../prune-options.validation.js';
+import type { PruneBatchResult, PruneCursor } from '../prune-loop.js';
 import type { AppendedEvent, EventStreamFilter, EventWriteOptions } from '../event-store.js';
 import type { DeliveryLedger, DeliveryLedgerOptions, DeliveryLedgerSource } from '../../core/ports/delivery-ledger.js';
 import { isStoredIdViolation, type EventStoreRepository } from './event-store.repository.js';
@@ -179,6 +181,10 @@ export class PersistentEventStore extends ValidatingEventStore implements Delive
     const stream = { tenantId, workflowId };
     const version = await this.repository.workflowVersion(stream);
     return version === 0 ? [] : [{ ...stream, version }];
+  }
+
+  protected pruneBatch(prune: CheckedPrune, after: PruneCursor | undefined): Promise<PruneBatchResult> {
+    return this.repository.pruneBatch(prune, after);
   }
 
   protected async writeStatus(id: string, status: EventStatus, jobId: string | undefined): Promise<void> {
