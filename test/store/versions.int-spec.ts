@@ -40,7 +40,14 @@ describe('workflow versions in PostgreSQL (migration 1764300004000)', () => {
   };
 
   it('numbers existing rows per (tenant, workflow) in sequence order, and down removes the column and index', async () => {
-    await db.dataSource.undoLastMigration({ transaction: 'all' });
+    // Back to before the versions migration: the migrations after it first.
+    for (;;) {
+      const [last] = await db.dataSource.query<Array<{ name: string }>>(
+        `SELECT name FROM migrations ORDER BY id DESC LIMIT 1`,
+      );
+      await db.dataSource.undoLastMigration({ transaction: 'all' });
+      if (last.name === 'AddEventVersions1764300004000') break;
+    }
     try {
       await db.dataSource.query(
         `INSERT INTO event_store (id, event_type, tenant_id, payload, timestamp, status, workflow_id)
