@@ -533,6 +533,34 @@ export function eventBusContract(open: () => Promise<EventBusSubject>): void {
   });
 
   describe('lifecycle', () => {
+    it('feeds an ordered handler each workflow one event at a time, in version order, keys in parallel', async () => {
+      const seen = new Map<string, number[]>();
+      const running = new Set<string>();
+      let overlaps = 0;
+      const subscription = await bus.subscribe(
+        `${p}.step`,
+        async (stored: StoredEvent) => {
+          const workflow = String(stored.metadata?.workflowId);
+          if (running.has(workflow)) overlaps += 1;
+          running.add(workflow);
+          await new Promise((resolve) => setImmediate(resolve));
+          seen.set(workflow, [...(seen.get(workflow) ?? []), stored.version ?? 0]);
+          running.delete(workflow);
+        },
+        { name: `${p}-ordered`, ordered: true, startFrom: 'beginning' },
+      );
+      subscriptions.push(subscription);
+      for (const workflow of ['a', 'b', 'c']) {
+        await bus.publishAll([1, 2, 3].map(() => event('step', { metadata: { workflowId: `${p}-${workflow}` } })));
+      }
+      await waitFor(() => [...seen.values()].flat().length === 9, { timeoutMs: SETTLE_MS, message: 'ordered calls' });
+      for (const workflow of ['a', 'b', 'c']) expect(seen.get(`${p}-${workflow}`)).toEqual([1, 2, 3]);
+      expect(overlaps).toBe(0);
+      const standing = (await bus.getOrderedHandlers()).find((entry) => entry.handler === `${p}-ordered`);
+      expect(standing).toMatchObject({ parked: 0 });
+      await expect(bus.resetOrderedHandler(`${p}-not-ordered`)).rejects.toThrow('no ordered handler is named');
+    });
+
     it('refuses publishing before initialize() and after close(); both are safe to call twice', async () => {
       const idle = await subject.createUninitialized();
       try {

@@ -146,6 +146,10 @@ export class DurableEventBus extends EventBus {
   ): Promise<Subscription> {
     const { subscriptions, transport, logger } = this.parts;
     const subscription = subscriptions.add(pattern, handler, { ...options, source: 'runtime' });
+    // An ordered handler subscribed after start-up gets its consumer now.
+    if (this.publisher && transport.consuming && subscriptions.get(subscription.handler)?.ordered) {
+      await this.ordered.start();
+    }
     if (this.publisher && transport.consuming && transport.sharedByProcesses) {
       logger.warn(
         `Handler "${subscription.handler}" was subscribed after start-up: only this process runs it. Other ` +
@@ -158,6 +162,7 @@ export class DurableEventBus extends EventBus {
 
   async unsubscribe(subscription: Subscription): Promise<void> {
     this.parts.subscriptions.remove(subscription);
+    await this.ordered.stopHandler(subscription.handler);
   }
 
   getEventsByWorkflowId<P = unknown>(workflowId: string, options?: EventQueryOptions): Promise<StoredEvent<P>[]> {

@@ -50,10 +50,6 @@ export class OrderedHandlers {
     },
   ) {}
 
-  get running(): boolean {
-    return this.consumers.size > 0;
-  }
-
   /** Starts a consumer for each ordered handler registered now. */
   async start(): Promise<void> {
     const { log, subscriptions, failures, logger, settings } = this.deps;
@@ -73,6 +69,13 @@ export class OrderedHandlers {
       this.consumers.set(handler.name, consumer);
       await consumer.start();
     }
+  }
+
+  /** Stops the consumer of one handler (it was unsubscribed), giving its buckets back. */
+  async stopHandler(name: string): Promise<void> {
+    const consumer = this.consumers.get(name);
+    this.consumers.delete(name);
+    await consumer?.stop();
   }
 
   /** Stops every consumer: running calls get `shutdownTimeoutMs`, then their signal is aborted. */
