@@ -64,6 +64,7 @@ export class DurableEventBus extends EventBus {
       subscriptions: parts.subscriptions,
       logger: parts.logger,
       handlerTimeoutMs: parts.handlerTimeoutMs,
+      transactions: parts.ledger.transactions,
     });
   }
 

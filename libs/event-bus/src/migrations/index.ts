@@ -8,6 +8,7 @@ import { CreateEventStore1764300000000 } from './1764300000000-create-event-stor
 import { CreateHandlerDeliveries1764300001000 } from './1764300001000-create-handler-deliveries.js';
 import { AddEventStoreTransactionOrderIndex1764300002000 } from './1764300002000-add-event-store-transaction-order-index.js';
 import { MakeStatusUpdatesHot1764300003000 } from './1764300003000-make-status-updates-hot.js';
+import { CreateHandlerInbox1764300005000 } from './1764300005000-create-handler-inbox.js';
 
 /**
  * Every migration of the library, oldest first. Append new ones; never edit, rename or renumber an
@@ -18,4 +19,5 @@ export const eventBusMigrations: (new () => MigrationInterface)[] = [
   CreateHandlerDeliveries1764300001000,
   AddEventStoreTransactionOrderIndex1764300002000,
   MakeStatusUpdatesHot1764300003000,
+  CreateHandlerInbox1764300005000,
 ];

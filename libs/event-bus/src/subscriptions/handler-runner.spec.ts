@@ -23,6 +23,7 @@ function handler(invoke: RegisteredHandler['invoke']): RegisteredHandler {
     retry: undefined,
     replay: true,
     timeoutMs: undefined,
+    transactional: false,
     source: 'runtime',
     invoke,
   };

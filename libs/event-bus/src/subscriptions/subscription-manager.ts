@@ -6,6 +6,7 @@ import { validateRetryPolicy } from './backoff.js';
 import { compileEventPattern, type EventPatternMatcher } from './event-pattern.js';
 import type { RetryPolicy } from './retry-policy.js';
 import { validateHandlerTimeout } from './handler-timeout.js';
+import { describeValue } from '../shared/describe-value.js';
 import type { EventContext, EventHandler, SubscribeOptions, Subscription } from './subscription.js';
 
 /** Where a handler came from: an `@OnEvent` method, or `subscribe()` at run time. */
@@ -24,6 +25,8 @@ export interface RegisteredHandler {
   readonly replay: boolean;
   /** Longest one attempt may run, in ms (`undefined`: the bus's `handlerTimeoutMs`, if any). */
   readonly timeoutMs: number | undefined;
+  /** Runs in a transaction of the store's database, once per event (`context.manager`). */
+  readonly transactional: boolean;
   readonly source: HandlerSource;
   /** Calls the handler; always returns a promise (sync throws become rejections). */
   invoke(event: StoredEvent, context: EventContext): Promise<unknown>;
@@ -98,6 +101,7 @@ export class SubscriptionManager {
       replay: options.replay ?? true,
       timeoutMs:
         options.timeoutMs === undefined ? undefined : validateHandlerTimeout(options.timeoutMs, `timeoutMs[${name}]`),
+      transactional: validateTransactional(options.transactional, `transactional[${name}]`),
       source: options.source ?? 'runtime',
       invoke: async (event: StoredEvent, context: EventContext) => call(event, context),
     });
@@ -151,6 +155,7 @@ export class SubscriptionManager {
     const lines = this.all().map((handler) => {
       const flags = [handler.source, `retry: ${describeRetry(handler.retry)}`];
       if (!handler.replay) flags.push('no replay');
+      if (handler.transactional) flags.push('transactional');
       return `  ${handler.patterns.join(', ')} -> ${handler.name} (${flags.join('; ')})`;
     });
     return [`Event routes (${lines.length} handler${lines.length === 1 ? '' : 's'}):`, ...lines].join('\n');
@@ -183,6 +188,14 @@ function checkName(name: unknown, origin: string): string {
     );
   }
   return name;
+}
+
+function validateTransactional(value: unknown, optionName: string): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') {
+    throw new EventBusConfigurationError(optionName, `must be true or false, got ${describeValue(value)}`);
+  }
+  return value;
 }
 
 function describeRetry(retry: RetryPolicy | undefined): string {

@@ -1,3 +1,4 @@
+import type { EntityManager } from 'typeorm';
 import type { StoredEvent } from '../events/domain-event.js';
 import type { RetryPolicy } from './retry-policy.js';
 
@@ -17,6 +18,13 @@ export interface EventContext {
    * Pass it to what the handler awaits (`fetch`, database drivers, …) so the work stops with it.
    */
   signal: AbortSignal;
+  /**
+   * The `EntityManager` of the transaction a transactional handler (`transactional: true`) runs in.
+   * What it writes through it commits together with the record that it handled the event, so a
+   * repeated delivery does not call it again; a throw (or a timeout) rolls it all back.
+   * `undefined` for other handlers, and on the in-memory bus (`./testing`), which has no database.
+   */
+  manager?: EntityManager;
 }
 
 export type EventHandler<P = unknown> = (event: StoredEvent<P>, context: EventContext) => unknown;
@@ -34,6 +42,13 @@ export interface SubscribeOptions {
    * `handlerTimeoutMs`; no limit by default.
    */
   timeoutMs?: number;
+  /**
+   * Run each delivery inside a transaction of the event store's database, with its `EntityManager`
+   * as `context.manager`: what the handler writes through it happens exactly once per event, even
+   * when a crash, a stall or a re-drive delivers the event again (DESIGN.md 6.7). Replays run it in
+   * a transaction too, but on purpose again. Default false.
+   */
+  transactional?: boolean;
 }
 
 /** A registered handler; pass it to `unsubscribe`. */

@@ -3,6 +3,7 @@ import { EventBusConfigurationError } from '../../shared/errors.js';
 import { InMemoryDeliveryRecords } from './in-memory-delivery-records.js';
 import { InMemoryEventStatuses } from './in-memory-event-statuses.js';
 import { InMemoryFailedDeliveries } from './in-memory-failed-deliveries.js';
+import { InMemoryHandlerInbox } from './in-memory-handler-inbox.js';
 import { InMemoryOutbox } from './in-memory-outbox.js';
 import type { InMemoryTables } from './in-memory-tables.js';
 import { InMemoryUnfinishedEvents } from './in-memory-unfinished-events.js';
@@ -19,6 +20,8 @@ export class InMemoryDeliveryLedger implements DeliveryLedger {
   readonly failed: InMemoryFailedDeliveries;
   readonly unfinished: InMemoryUnfinishedEvents;
   readonly outbox: InMemoryOutbox;
+  readonly inbox: InMemoryHandlerInbox;
+  readonly transactions: InMemoryHandlerInbox;
 
   constructor(tables: InMemoryTables) {
     this.statuses = new InMemoryEventStatuses(tables);
@@ -27,6 +30,8 @@ export class InMemoryDeliveryLedger implements DeliveryLedger {
     this.failed = new InMemoryFailedDeliveries(tables);
     this.unfinished = new InMemoryUnfinishedEvents(tables);
     this.outbox = new InMemoryOutbox(tables);
+    this.inbox = new InMemoryHandlerInbox(tables);
+    this.transactions = this.inbox;
   }
 
   /** There is no schema to migrate. */

@@ -1,8 +1,9 @@
 /**
- * The two tables of the in-memory store, as PostgreSQL holds them for `PersistentEventStore`: the
- * events (`event_store`, job id and status included) and the per-handler delivery records
- * (`event_handler_deliveries`). `InMemoryEventStore` reads and appends events; its delivery ledger
- * (in-memory-delivery-ledger.ts) writes statuses, job ids and records. Every change of an event is
+ * The tables of the in-memory store, as PostgreSQL holds them for `PersistentEventStore`: the
+ * events (`event_store`, job id and status included), the per-handler delivery records
+ * (`event_handler_deliveries`) and the transactional handlers' inbox (`event_bus_inbox`).
+ * `InMemoryEventStore` reads and appends events; its delivery ledger (in-memory-delivery-ledger.ts)
+ * writes statuses, job ids, records and the inbox. Every change of an event is
  * announced, so a test can wait for a status without polling.
  */
 import type { EventStatus, StoredEvent } from '../../events/domain-event.js';
@@ -44,6 +45,8 @@ export class InMemoryTables {
   private readonly eventsById = new Map<string, EventRow>();
   /** event id → handler → record. */
   private readonly deliveries = new Map<string, Map<string, DeliveryRow>>();
+  /** The (event, handler) pairs transactional handlers have handled (`event_bus_inbox`), as `eventId handler`. */
+  private readonly inbox = new Set<string>();
   private readonly listeners = new Set<EventChangeListener>();
   private sequence = 0;
   private lastFailure = 0;
@@ -101,6 +104,15 @@ export class InMemoryTables {
     ofEvent.set(row.handler, row);
   }
 
+  /** Whether a transactional handler has handled this event. */
+  handled(eventId: string, handler: string): boolean {
+    return this.inbox.has(inboxKey(eventId, handler));
+  }
+
+  markHandled(eventId: string, handler: string): void {
+    this.inbox.add(inboxKey(eventId, handler));
+  }
+
   allDeliveries(): DeliveryRow[] {
     return [...this.deliveries.values()].flatMap((ofEvent) => [...ofEvent.values()]);
   }
@@ -136,12 +148,18 @@ export class InMemoryTables {
     }
   }
 
-  /** Forgets every event and every delivery record (a TRUNCATE of both tables). */
+  /** Forgets every event, every delivery record and the inbox (a TRUNCATE of the tables). */
   clear(): void {
     this.events.length = 0;
     this.eventsById.clear();
     this.deliveries.clear();
+    this.inbox.clear();
   }
+}
+
+/** Handler names have no spaces (subscription-manager.ts), so a space separates the two parts. */
+function inboxKey(eventId: string, handler: string): string {
+  return `${eventId} ${handler}`;
 }
 
 /** A row as the API returns it: fresh objects, and the job id shown as `metadata.jobId` (as the TypeORM mapper does). */

@@ -5,12 +5,14 @@ import { assertSchemaMigrated } from './schema-check.js';
 import { TypeOrmDeliveryRecords } from './typeorm-delivery-records.js';
 import { TypeOrmEventStatuses } from './typeorm-event-statuses.js';
 import { TypeOrmFailedDeliveries } from './typeorm-failed-deliveries.js';
+import { TypeOrmHandlerInbox } from './typeorm-handler-inbox.js';
 import { TypeOrmOutbox } from './typeorm-outbox.js';
 import { TypeOrmUnfinishedEvents } from './typeorm-unfinished-events.js';
 
 /**
  * The delivery ledger on the event store's own DataSource: every table the bus uses beside the
- * events (the job ids and statuses on `event_store`, `event_handler_deliveries`, the outbox) is
+ * events (the job ids and statuses on `event_store`, `event_handler_deliveries`, the outbox, the
+ * transactional handlers' `event_bus_inbox`) is
  * read and written here, one SQL operation per file in schema/. Built by
  * `PersistentEventStore.deliveryLedger()`.
  */
@@ -21,6 +23,8 @@ export class TypeOrmDeliveryLedger implements DeliveryLedger {
   readonly failed: TypeOrmFailedDeliveries;
   readonly unfinished: TypeOrmUnfinishedEvents;
   readonly outbox: TypeOrmOutbox;
+  readonly inbox: TypeOrmHandlerInbox;
+  readonly transactions: TypeOrmHandlerInbox;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -33,6 +37,8 @@ export class TypeOrmDeliveryLedger implements DeliveryLedger {
     this.failed = new TypeOrmFailedDeliveries(dataSource, storeTimeoutMs);
     this.unfinished = new TypeOrmUnfinishedEvents(dataSource);
     this.outbox = new TypeOrmOutbox(dataSource, storeTimeoutMs);
+    this.inbox = new TypeOrmHandlerInbox(dataSource);
+    this.transactions = this.inbox;
   }
 
   assertSchemaMigrated(): Promise<void> {
