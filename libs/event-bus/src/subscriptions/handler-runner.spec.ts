@@ -226,6 +226,26 @@ describe('eventForHandlers', () => {
       expect(called).toBe(false);
     });
 
+    it('fails its attempt when shutdown stops waiting, so its transaction rolls back', async () => {
+      const stop = new AbortController();
+      let runnerSaw: unknown;
+      const running = runHandler(
+        transactional((_event, ctx) => new Promise(() => void ctx.signal)),
+        event,
+        context,
+        { stop: stop.signal },
+        async (_eventId, _name, call) => {
+          await call(manager).catch((error: unknown) => {
+            runnerSaw = error;
+            throw error;
+          });
+        },
+      );
+      stop.abort(new Error('shutdown stopped waiting'));
+      expect(await running).toMatchObject({ ok: false, error: { message: 'shutdown stopped waiting' } });
+      expect(runnerSaw).toMatchObject({ message: 'shutdown stopped waiting' });
+    });
+
     it('leaves context.manager unset for a handler that is not transactional', async () => {
       const seen: unknown[] = [];
       await runHandler(

@@ -55,7 +55,12 @@ export async function runHandler(
   const attempt = (manager?: EntityManager): Promise<void> =>
     withinHandlerLimits(
       handler.name,
-      { timeoutMs: handler.timeoutMs ?? limits.defaultTimeoutMs, stop: limits.stop },
+      {
+        timeoutMs: handler.timeoutMs ?? limits.defaultTimeoutMs,
+        stop: limits.stop,
+        // Its transaction rolls back instead of keeping a connection (and DataSource.destroy) waiting.
+        failOnStop: handler.transactional,
+      },
       (signal) => handler.invoke(event, manager ? { ...context, manager, signal } : { ...context, signal }),
     );
   try {
