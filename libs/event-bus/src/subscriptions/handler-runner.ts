@@ -5,8 +5,8 @@ import type { RegisteredHandler } from './subscription-manager.js';
 import type { EventContext } from './subscription.js';
 import { withinHandlerLimits } from './handler-timeout.js';
 
-/** What a delivery tells the handler; the runner adds the attempt's `signal`. */
-export type DeliveryContext = Omit<EventContext, 'signal'>;
+/** What a delivery tells the handler; the runner adds the attempt's `signal` (and a transaction's `manager`). */
+export type DeliveryContext = Omit<EventContext, 'signal' | 'manager'>;
 
 /** Bounds of every attempt a delivery makes. */
 export interface HandlerLimits {
