@@ -286,4 +286,118 @@ export function deliveryLedgerContract(open: () => Promise<DeliveryLedgerSubject
       await expect(ledger.outbox.claimPending({ batchSize: 10, olderThanMs: 0 }, async () => [])).resolves.toBe(0);
     });
   });
+
+  describe('the inbox of transactional handlers', () => {
+    /** A promise and the function that resolves it, to hold a run open while another one starts. */
+    const gate = (): { opened: Promise<void>; open: () => void } => {
+      let open = (): void => undefined;
+      const opened = new Promise<void>((resolve) => (open = resolve));
+      return { opened, open };
+    };
+
+    it("runs the work, then alsoInTransaction, once per (event, handler); the manager is the transaction's", async () => {
+      const [a, b] = [await stored(), await stored()];
+      const seen: string[] = [];
+      const managers: unknown[] = [];
+      const run = (eventId: string, handler: string) =>
+        ledger.inbox.runOnce(
+          eventId,
+          handler,
+          async (manager) => {
+            managers.push(manager);
+            seen.push(`work ${eventId === a.id ? 'a' : 'b'} ${handler}`);
+          },
+          async (manager) => {
+            expect(manager).toBe(managers[managers.length - 1]);
+            seen.push('also');
+          },
+        );
+      expect(await run(a.id, 'h')).toBe('ran');
+      expect(await run(a.id, 'h')).toBe('skipped');
+      expect(await run(a.id, 'other')).toBe('ran');
+      expect(await run(b.id, 'h')).toBe('ran');
+      expect(seen).toEqual(['work a h', 'also', 'work a other', 'also', 'work b h', 'also']);
+      for (const manager of managers) {
+        if (ledger.inbox.transactional)
+          expect(manager).toEqual(expect.objectContaining({ query: expect.any(Function) }));
+        else expect(manager).toBeUndefined();
+      }
+    });
+
+    it('leaves no mark when the work or alsoInTransaction throws, and rethrows', async () => {
+      const event = await stored();
+      const boom = new Error('boom');
+      await expect(
+        ledger.inbox.runOnce(event.id, 'h', async () => {
+          throw boom;
+        }),
+      ).rejects.toBe(boom);
+      await expect(
+        ledger.inbox.runOnce(
+          event.id,
+          'h',
+          async () => undefined,
+          async () => {
+            throw boom;
+          },
+        ),
+      ).rejects.toBe(boom);
+      let ran = 0;
+      expect(await ledger.inbox.runOnce(event.id, 'h', async () => void (ran += 1))).toBe('ran');
+      expect(ran).toBe(1);
+    });
+
+    it('makes a concurrent duplicate wait for the run under way, then skip it (or run, if it failed)', async () => {
+      const [a, b] = [await stored(), await stored()];
+      for (const [event, fails] of [
+        [a, false],
+        [b, true],
+      ] as const) {
+        const first = gate();
+        const started = gate();
+        let calls = 0;
+        const running = ledger.inbox.runOnce(event.id, 'h', async () => {
+          calls += 1;
+          started.open();
+          await first.opened;
+          if (fails) throw new Error('first run failed');
+        });
+        await started.opened;
+        let duplicateCalled = false;
+        const duplicate = ledger.inbox.runOnce(event.id, 'h', async () => {
+          duplicateCalled = true;
+        });
+        first.open();
+        if (fails) {
+          await expect(running).rejects.toThrow('first run failed');
+          expect(await duplicate).toBe('ran');
+          expect(duplicateCalled).toBe(true);
+        } else {
+          expect(await running).toBe('ran');
+          expect(await duplicate).toBe('skipped');
+          expect(duplicateCalled).toBe(false);
+        }
+        expect(calls).toBe(1);
+      }
+    });
+
+    it("runs a replay's work in a transaction without the inbox: every time, leaving no mark", async () => {
+      const event = await stored();
+      const managers: unknown[] = [];
+      await ledger.transactions.run(async (manager) => void managers.push(manager));
+      await ledger.transactions.run(async (manager) => void managers.push(manager));
+      expect(managers).toHaveLength(2);
+      if (!ledger.inbox.transactional) expect(managers).toEqual([undefined, undefined]);
+      await expect(
+        ledger.transactions.run(async () => {
+          throw new Error('replay failed');
+        }),
+      ).rejects.toThrow('replay failed');
+      expect(await ledger.inbox.runOnce(event.id, 'h', async () => undefined)).toBe('ran');
+    });
+
+    it('refuses the inbox row of an event that is not stored', async () => {
+      await expect(ledger.inbox.runOnce(randomUUID(), 'h', async () => undefined)).rejects.toThrow();
+    });
+  });
 }

@@ -17,6 +17,7 @@ describe.each(transportBackends())('EventBus contract: BullMQEventBus (%s backen
       return {
         bus: t.bus,
         store: t.eventStore,
+        transactional: true,
         createUninitialized: async () => {
           const idle = await createTestBus({ db, backend, suite: `${suite}-idle`, defaultRetry, initialize: false });
           return { bus: idle.bus, close: idle.close };
@@ -46,6 +47,7 @@ describe('EventBus contract: InMemoryEventBus', () => {
     return {
       bus,
       store: bus.eventStore,
+      transactional: false,
       createUninitialized: async () => {
         const idle = create();
         return { bus: idle, close: () => idle.close() };

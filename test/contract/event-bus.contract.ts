@@ -29,6 +29,8 @@ export interface EventBusSubject {
   bus: EventBus;
   /** The store the bus writes to. */
   store: EventStore;
+  /** Whether handlers run in transactions of the store's database (`context.manager` set). */
+  transactional: boolean;
   /** A second bus of the same kind, not initialized (for the lifecycle case); closed by its `close`. */
   createUninitialized(): Promise<{ bus: EventBus; close(): Promise<void> }>;
   close(): Promise<void>;
@@ -82,7 +84,7 @@ export function eventBusContract(open: () => Promise<EventBusSubject>): void {
     pattern: string,
     name: string,
     behaviour: (call: Call) => unknown = () => undefined,
-    options: { retry?: RetryPolicy; replay?: boolean; timeoutMs?: number } = {},
+    options: { retry?: RetryPolicy; replay?: boolean; timeoutMs?: number; transactional?: boolean } = {},
   ): Promise<Call[]> {
     const calls: Call[] = [];
     const subscription = await bus.subscribe(
@@ -381,6 +383,51 @@ export function eventBusContract(open: () => Promise<EventBusSubject>): void {
         field: 'tenantId',
       });
       await expect(bus.retryFailed({ handler: '' })).rejects.toMatchObject({ field: 'handler' });
+    });
+  });
+
+  describe('transactional handlers', () => {
+    it("runs one once per event, with the transaction's manager where the store has a database", async () => {
+      const projector = await handler('tx.*', 'tx-projector', () => undefined, { transactional: true });
+      const plain = await handler('tx.*', 'tx-plain');
+      const published = await bus.publishAll([event('tx.a'), event('tx.b'), event('tx.c')]);
+      for (const { id } of published) await waitForStatus(id, 'processed');
+      expect(projector.map((call) => call.event.id).sort()).toEqual(published.map((e) => e.id).sort());
+      for (const call of projector) {
+        if (subject.transactional) expect(call.context.manager).toBeDefined();
+        else expect(call.context.manager).toBeUndefined();
+      }
+      expect(plain.every((call) => call.context.manager === undefined)).toBe(true);
+    });
+
+    it('retries one that throws under its policy; retryFailed runs an exhausted one again', async () => {
+      let healed = false;
+      const flaky = await handler(
+        'tx.flaky',
+        'tx-flaky',
+        () => {
+          if (!healed) throw new Error('not yet');
+        },
+        { transactional: true, retry: quickRetry(2) },
+      );
+      const published = await bus.publish(event('tx.flaky'));
+      await waitForStatus(published.id, 'failed');
+      expect(attempts(flaky)).toEqual([1, 2]);
+      healed = true;
+      await expect(bus.retryFailed({ eventId: published.id })).resolves.toBe(1);
+      await waitForStatus(published.id, 'processed');
+      // The failed attempts left no inbox mark: the re-drive ran the handler.
+      expect(attempts(flaky)).toEqual([1, 2, 1]);
+    });
+
+    it('runs one again in a replay (a deliberate re-run), told it is a replay', async () => {
+      const projector = await handler('tx.replayed', 'tx-replayed', () => undefined, { transactional: true });
+      const published = await bus.publish(event('tx.replayed', { timestamp: '2031-01-01T00:00:00.000Z' }));
+      await waitForStatus(published.id, 'processed');
+      const result = await bus.replayEvents(new Date('2031-01-01T00:00:00.000Z'), { tenantId });
+      expect(result).toEqual({ events: 1, handlerCalls: 1, failed: 0 });
+      expect(projector.map((call) => call.context.replay)).toEqual([false, true]);
+      expect(projector[1].context.manager === undefined).toBe(!subject.transactional);
     });
   });
 

@@ -28,7 +28,13 @@ describe('replayEvents', () => {
     store = new PersistentEventStore(new EventStoreRepository(db.dataSource));
     const logger = new CapturingLogger('replay');
     subscriptions = new SubscriptionManager({ logger });
-    replayer = new EventReplayer({ eventStore: store, subscriptions, logger, progressEvery: 2 });
+    replayer = new EventReplayer({
+      eventStore: store,
+      subscriptions,
+      logger,
+      progressEvery: 2,
+      transactions: store.deliveryLedger({ storeTimeoutMs: 5000 }).transactions,
+    });
 
     const record = (handler: string) => async (event: StoredEvent, context: EventContext) => {
       log.push(`start ${event.sequenceNumber}`);

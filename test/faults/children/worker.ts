@@ -5,11 +5,17 @@
  * which publishes a follow-up `fault.order.shipped` and appends its id to ACKS_FILE once acknowledged.
  * An event whose payload says `stall: true` blocks the event loop for STALL_MS, once across all
  * workers (the STALL_MARKER file decides who). SIGTERM closes the bus, reports how long it took, and exits 0 (1 if `close()` rejected).
+ *
+ * TRANSACTIONAL=1 adds `projection`, a transactional handler on `fault.**` that inserts a row
+ * (`event_id`, `pid`) into `tx_projection` through `context.manager` and holds its transaction for
+ * HANDLER_MS. On the event whose payload says `stall: true` it reports `{ holding }` once across all
+ * workers (the TX_HOLD_MARKER file decides who) and holds its transaction TX_HOLD_MS longer, for the
+ * test to stop the process (SIGSTOP) in the middle of it.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { StoredEvent } from '@app/event-bus';
+import type { EventContext, StoredEvent } from '@app/event-bus';
 import { appendLine, createBus, env, exitAfter, exitWithParent, openDataSource, report } from './child-bus.js';
 
 exitWithParent();
@@ -55,6 +61,20 @@ await bus.subscribe(
   },
   { name: 'ship' },
 );
+if (process.env.TRANSACTIONAL === '1') {
+  await bus.subscribe(
+    'fault.**',
+    async (event: StoredEvent<{ stall?: boolean }>, context: EventContext) => {
+      await context.manager!.query('INSERT INTO tx_projection (event_id, pid) VALUES ($1, $2)', [
+        event.id,
+        process.pid,
+      ]);
+      await holdOnce(event);
+      await sleep(handlerMs);
+    },
+    { name: 'projection', transactional: true },
+  );
+}
 await bus.initialize();
 report({ ready: true, pid: process.pid });
 
@@ -89,6 +109,19 @@ function stallOnce(event: StoredEvent<{ stall?: boolean }>): void {
   report({ stalling: event.id });
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(env('STALL_MS')));
   report({ stalled: event.id });
+}
+
+/** Keeps the transaction open TX_HOLD_MS longer, the first time only, having said so on stdout. */
+async function holdOnce(event: StoredEvent<{ stall?: boolean }>): Promise<void> {
+  const marker = process.env.TX_HOLD_MARKER;
+  if (!event.payload?.stall || !marker) return;
+  try {
+    closeSync(openSync(marker, 'wx'));
+  } catch {
+    return; // someone held one already
+  }
+  report({ holding: event.id });
+  await sleep(Number(env('TX_HOLD_MS')));
 }
 
 function followUpId(orderId: string): string {

@@ -71,11 +71,16 @@ export class DurableEventBus extends EventBus {
       subscriptions: parts.subscriptions,
       logger: parts.logger,
       handlerTimeoutMs: parts.handlerTimeoutMs,
+      transactions: parts.ledger.transactions,
     });
     this.ordered = new OrderedHandlers({
       log: parts.ledger.ordered,
       subscriptions: parts.subscriptions,
       failures: ledgerFailures(parts.ledger),
+      transactions: {
+        run: (work) => parts.ledger.transactions.run(work),
+        atomic: parts.ledger.inbox.transactional,
+      },
       logger: parts.logger,
       settings: parts.ordered,
     });

@@ -5,7 +5,8 @@ import type { StoredEvent } from '../events/domain-event.js';
 import type { EventStore, EventStreamFilter } from '../store/event-store.js';
 import type { RegisteredHandler, SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { describeError, runHandler } from '../subscriptions/handler-runner.js';
-import type { HandlerOutcome } from '../subscriptions/handler-runner.js';
+import type { HandlerOutcome, TransactionalRun } from '../subscriptions/handler-runner.js';
+import { runInTransactionOf, type HandlerTransactions } from './ports/handler-inbox.js';
 
 export interface EventReplayerDeps {
   eventStore: EventStore;
@@ -15,18 +16,24 @@ export interface EventReplayerDeps {
   progressEvery?: number;
   /** Timeout of one call of a handler that declares none, in ms (replays are bounded like deliveries). */
   handlerTimeoutMs?: number;
+  /** Transactional handlers run in a transaction of the store's database, without the inbox check. */
+  transactions: HandlerTransactions;
 }
 
 /**
  * `replayEvents`: streams the store (gap-safe, one page in memory at a time) in sequence order and
  * calls the matching handlers in this process, awaiting each event's handlers before the next event.
  * No queue, no retries, no status change: a replay re-feeds projections, it does not re-deliver.
+ * So a transactional handler runs in a transaction with `context.manager`, but without the inbox
+ * check: it is called for every replayed event, also those it handled already (a deliberate re-run).
  */
 export class EventReplayer {
   private readonly progressEvery: number;
+  private readonly transactions: TransactionalRun;
 
   constructor(private readonly deps: EventReplayerDeps) {
     this.progressEvery = deps.progressEvery ?? 1000;
+    this.transactions = runInTransactionOf(deps.transactions);
   }
 
   async replay(from: Date, options: ReplayOptions = {}): Promise<ReplayResult> {
@@ -94,6 +101,7 @@ export class EventReplayer {
       event,
       { attempt: 1, replay: true, handler: handler.name },
       { defaultTimeoutMs: this.deps.handlerTimeoutMs },
+      this.transactions,
     );
   }
 }

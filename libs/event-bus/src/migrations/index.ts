@@ -10,6 +10,7 @@ import { AddEventStoreTransactionOrderIndex1764300002000 } from './1764300002000
 import { MakeStatusUpdatesHot1764300003000 } from './1764300003000-make-status-updates-hot.js';
 import { AddEventVersions1764300004000 } from './1764300004000-add-event-versions.js';
 import { CreateOrderedHandlerTables1764300006000 } from './1764300006000-create-ordered-handler-tables.js';
+import { CreateHandlerInbox1764300005000 } from './1764300005000-create-handler-inbox.js';
 
 /**
  * Every migration of the library, oldest first. Append new ones; never edit, rename or renumber an
@@ -21,5 +22,6 @@ export const eventBusMigrations: (new () => MigrationInterface)[] = [
   AddEventStoreTransactionOrderIndex1764300002000,
   MakeStatusUpdatesHot1764300003000,
   AddEventVersions1764300004000,
+  CreateHandlerInbox1764300005000,
   CreateOrderedHandlerTables1764300006000,
 ];

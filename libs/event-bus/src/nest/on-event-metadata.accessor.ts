@@ -14,7 +14,13 @@ export interface OnEventMetadata {
   readonly options: OnEventOptions;
 }
 
-const OPTION_KEYS: ReadonlySet<string> = new Set<keyof OnEventOptions>(['retry', 'name', 'replay', 'timeoutMs']);
+const OPTION_KEYS: ReadonlySet<string> = new Set<keyof OnEventOptions>([
+  'retry',
+  'name',
+  'replay',
+  'timeoutMs',
+  'transactional',
+]);
 
 /**
  * Reads `@OnEvent` metadata through Nest's `Reflector`. Stacked decorators become one handler:
@@ -56,7 +62,7 @@ function mergeOptions(declarations: readonly OnEventDeclaration[], where: string
       if (!OPTION_KEYS.has(key)) {
         throw new EventBusConfigurationError(
           key,
-          `@OnEvent on ${where} has no option "${key}" (known: retry, name, replay, timeoutMs)`,
+          `@OnEvent on ${where} has no option "${key}" (known: retry, name, replay, timeoutMs, transactional)`,
         );
       }
       if (value === undefined) continue;
@@ -73,6 +79,9 @@ function mergeOptions(declarations: readonly OnEventDeclaration[], where: string
   const options = merged as OnEventOptions;
   if (options.replay !== undefined && typeof options.replay !== 'boolean') {
     throw new EventBusConfigurationError('replay', `@OnEvent on ${where}: replay must be true or false`);
+  }
+  if (options.transactional !== undefined && typeof options.transactional !== 'boolean') {
+    throw new EventBusConfigurationError('transactional', `@OnEvent on ${where}: transactional must be true or false`);
   }
   if (options.retry !== undefined) validateRetryPolicy(options.retry, `${where}.retry`);
   if (options.timeoutMs !== undefined) validateHandlerTimeout(options.timeoutMs, `${where}.timeoutMs`);

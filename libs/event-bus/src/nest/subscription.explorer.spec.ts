@@ -267,6 +267,11 @@ describe('SubscriptionExplorer', () => {
       handle(): void {}
     }
     @Injectable()
+    class BadTransactional {
+      @OnEvent('a', { transactional: 'yes' as never })
+      handle(): void {}
+    }
+    @Injectable()
     class BadTimeout {
       @OnEvent('a', { timeoutMs: 0 })
       handle(): void {}
@@ -277,6 +282,7 @@ describe('SubscriptionExplorer', () => {
       [UnknownOption, 'UnknownOption.handle has no option "retries"'],
       [BadRetry, '"BadRetry.handle.retry.maxAttempts"'],
       [BadReplay, 'BadReplay.handle: replay must be true or false'],
+      [BadTransactional, 'BadTransactional.handle: transactional must be true or false'],
     ] as const) {
       const error = await explore([host]).catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(EventBusConfigurationError);

@@ -1,5 +1,4 @@
 import type { LoggerService } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
 import type { StoredEvent } from '../events/domain-event.js';
 import {
   BucketLeaseLostError,
@@ -12,7 +11,13 @@ import {
 } from '../core/ports/ordered-log.js';
 import { MicroBatcher } from '../shared/micro-batcher.js';
 import { logHandlerFailure } from '../subscriptions/handler-failure-log.js';
-import { runHandler, type HandlerLimits, type HandlerOutcome } from '../subscriptions/handler-runner.js';
+import {
+  runHandler,
+  type HandlerLimits,
+  type HandlerOutcome,
+  type TransactionalRun,
+} from '../subscriptions/handler-runner.js';
+import type { HandlerTransactions } from '../core/ports/handler-inbox.js';
 import { retryDelay } from '../subscriptions/retry-delay.js';
 import type { RetryPolicy } from '../subscriptions/retry-policy.js';
 import type { RegisteredHandler } from '../subscriptions/subscription-manager.js';
@@ -40,6 +45,8 @@ export interface OrderedConsumerOptions {
   defaultRetry: RetryPolicy;
   limits: HandlerLimits;
   failures: OrderedFailures;
+  /** Transactions of the store's database, for transactional handlers; `atomic` when they can roll back. */
+  transactions: HandlerTransactions & { atomic: boolean };
   logger: LoggerService;
 }
 
@@ -51,13 +58,6 @@ const MAX_BUFFERED = 5_000;
 const IDLE_POLL_MS = 1_000;
 /** Checkpoints are written at most this often (a key's own progress is written with each event). */
 const CHECKPOINT_EVERY_MS = 200;
-
-/** A throw that rolls a transactional handler's transaction back and carries its outcome out. */
-class RolledBack extends Error {
-  constructor(readonly outcome: HandlerOutcome) {
-    super('rolled back');
-  }
-}
 
 /**
  * Feeds one ordered handler (DESIGN.md 6.6) in this process: takes buckets of partition keys under
@@ -279,7 +279,7 @@ export class OrderedConsumer {
     const holder = this.holderOf(lane);
     if (!holder || this.lanes.get(lane.key) !== lane) return; // the bucket went meanwhile
     const { handler, defaultRetry } = this.options;
-    let outcome: HandlerOutcome | 'skipped';
+    let outcome: HandlerOutcome;
     try {
       outcome = await this.call(queued, holder);
     } catch (error) {
@@ -289,7 +289,7 @@ export class OrderedConsumer {
       this.retryLater(lane, 1_000);
       return;
     }
-    if (outcome === 'skipped' || outcome.ok) {
+    if (outcome.ok) {
       this.finish(lane, queued);
       return;
     }
@@ -315,30 +315,27 @@ export class OrderedConsumer {
   }
 
   /** Calls the handler; a transactional one in a transaction that also records the key's progress. */
-  private async call(queued: QueuedEvent, holder: LeaseHolder): Promise<HandlerOutcome | 'skipped'> {
-    const { log, handler, limits } = this.options;
+  private async call(queued: QueuedEvent, holder: LeaseHolder): Promise<HandlerOutcome> {
+    const { log, handler, limits, transactions } = this.options;
     const { entry, attempt } = queued;
     const context = { attempt, replay: false, handler: handler.name };
-    if (!handler.transactional) {
-      const outcome = await runHandler(handler, entry.event, context, limits);
-      // The key waits for its record (so a crash repeats at most this event); keys finishing meanwhile share the statement.
-      if (outcome.ok && !(await this.progress.submit({ holder, entry }))) {
-        throw new BucketLeaseLostError(handler.name, holder.bucket);
-      }
-      return outcome;
-    }
-    try {
-      return await log.transaction(async (manager: EntityManager | undefined) => {
-        // First, so a repeated delivery finds the progress and a concurrent one waits for this commit.
-        if (!(await log.recordKeyProgress(handler.name, holder, entry, 'done', manager))) return 'skipped' as const;
-        const outcome = await runHandler(handler, entry.event, { ...context, manager }, limits);
-        if (!outcome.ok) throw new RolledBack(outcome);
-        return outcome;
+    // A transactional handler's progress is its inbox: recorded first, in its transaction, so a repeated
+    // delivery finds it and skips the call, and a concurrent one waits for this commit. A store without
+    // real transactions (in memory) could not roll that record back: there it is written after the call.
+    const progressInTransaction = handler.transactional && transactions.atomic;
+    const inTransaction: TransactionalRun = (_eventId, _handler, call) =>
+      transactions.run(async (manager) => {
+        if (!progressInTransaction || (await log.recordKeyProgress(handler.name, holder, entry, 'done', manager))) {
+          await call(manager);
+        }
       });
-    } catch (error) {
-      if (error instanceof RolledBack) return error.outcome;
-      throw error;
+    const outcome = await runHandler(handler, entry.event, context, limits, inTransaction);
+    if (!outcome.ok && outcome.error instanceof BucketLeaseLostError) throw outcome.error;
+    // The key waits for its record (so a crash repeats at most this event); keys finishing meanwhile share the statement.
+    if (outcome.ok && !progressInTransaction && !(await this.progress.submit({ holder, entry }))) {
+      throw new BucketLeaseLostError(handler.name, holder.bucket);
     }
+    return outcome;
   }
 
   private async exhausted(lane: KeyLane, queued: QueuedEvent, holder: LeaseHolder, error: Error): Promise<void> {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { LoggerService } from '@nestjs/common';
+import type { HandlerTransactions } from '../core/ports/handler-inbox.js';
 import type { OrderedLog } from '../core/ports/ordered-log.js';
 import { EventBusConfigurationError } from '../shared/errors.js';
 import type { RetryPolicy } from '../subscriptions/retry-policy.js';
@@ -45,6 +46,7 @@ export class OrderedHandlers {
       log: OrderedLog;
       subscriptions: SubscriptionManager;
       failures: OrderedFailures;
+      transactions: HandlerTransactions & { atomic: boolean };
       logger: LoggerService;
       settings: OrderedRunSettings;
     },
@@ -52,7 +54,7 @@ export class OrderedHandlers {
 
   /** Starts a consumer for each ordered handler registered now. */
   async start(): Promise<void> {
-    const { log, subscriptions, failures, logger, settings } = this.deps;
+    const { log, subscriptions, failures, transactions, logger, settings } = this.deps;
     for (const handler of subscriptions.orderedHandlers()) {
       if (this.consumers.has(handler.name)) continue;
       const consumer = new OrderedConsumer({
@@ -64,6 +66,7 @@ export class OrderedHandlers {
         defaultRetry: settings.defaultRetry,
         limits: { defaultTimeoutMs: settings.handlerTimeoutMs, stop: this.stopSignal.signal },
         failures,
+        transactions,
         logger,
       });
       this.consumers.set(handler.name, consumer);

@@ -24,9 +24,9 @@ function handler(invoke: RegisteredHandler['invoke']): RegisteredHandler {
     retry: undefined,
     replay: true,
     timeoutMs: undefined,
+    transactional: false,
     source: 'runtime',
     ordered: undefined,
-    transactional: false,
     invoke,
   };
 }
@@ -158,6 +158,108 @@ describe('eventForHandlers', () => {
       const outcome = await running;
       expect(seen?.aborted).toBe(true);
       expect(outcome).toMatchObject({ ok: false, error: { message: 'shutdown stopped waiting' } });
+    });
+  });
+
+  describe('a transactional handler', () => {
+    const manager = { query: async () => [] } as never;
+    const transactional = (invoke: RegisteredHandler['invoke']): RegisteredHandler => ({
+      ...handler(invoke),
+      transactional: true,
+    });
+
+    it('runs through the transaction runner, with its manager as context.manager', async () => {
+      const runs: string[] = [];
+      const seen: unknown[] = [];
+      const outcome = await runHandler(
+        transactional(async (_event, ctx) => void seen.push(ctx.manager)),
+        event,
+        context,
+        {},
+        async (eventId, name, call) => {
+          runs.push(`${eventId} ${name}`);
+          await call(manager);
+        },
+      );
+      expect(outcome).toEqual({ handler: 'Test.handle', ok: true });
+      expect(runs).toEqual([`${event.id} Test.handle`]);
+      expect(seen).toEqual([manager]);
+    });
+
+    it('succeeds when the runner skips it (it handled the event already)', async () => {
+      let called = false;
+      const outcome = await runHandler(
+        transactional(async () => void (called = true)),
+        event,
+        context,
+        {},
+        async () => 'skipped',
+      );
+      expect(outcome).toMatchObject({ ok: true });
+      expect(called).toBe(false);
+    });
+
+    it('times out inside the transaction, so the runner sees the attempt fail', async () => {
+      let runnerSaw: unknown;
+      const outcome = await runHandler(
+        { ...transactional(() => new Promise(() => undefined)), timeoutMs: 20 },
+        event,
+        context,
+        {},
+        async (_eventId, _name, call) => {
+          await call(manager).catch((error: unknown) => {
+            runnerSaw = error;
+            throw error;
+          });
+        },
+      );
+      expect(runnerSaw).toBeInstanceOf(HandlerTimeoutError);
+      expect(outcome).toMatchObject({ ok: false, error: expect.any(HandlerTimeoutError) });
+    });
+
+    it('fails, never runs outside a transaction, when the delivery has no runner', async () => {
+      let called = false;
+      const outcome = await runHandler(
+        transactional(async () => void (called = true)),
+        event,
+        context,
+      );
+      expect(outcome).toMatchObject({ ok: false, error: { message: expect.stringContaining('is transactional') } });
+      expect(called).toBe(false);
+    });
+
+    it('fails its attempt when shutdown stops waiting, so its transaction rolls back', async () => {
+      const stop = new AbortController();
+      let runnerSaw: unknown;
+      const running = runHandler(
+        transactional((_event, ctx) => new Promise(() => void ctx.signal)),
+        event,
+        context,
+        { stop: stop.signal },
+        async (_eventId, _name, call) => {
+          await call(manager).catch((error: unknown) => {
+            runnerSaw = error;
+            throw error;
+          });
+        },
+      );
+      stop.abort(new Error('shutdown stopped waiting'));
+      expect(await running).toMatchObject({ ok: false, error: { message: 'shutdown stopped waiting' } });
+      expect(runnerSaw).toMatchObject({ message: 'shutdown stopped waiting' });
+    });
+
+    it('leaves context.manager unset for a handler that is not transactional', async () => {
+      const seen: unknown[] = [];
+      await runHandler(
+        handler(async (_event, ctx) => void seen.push('manager' in ctx)),
+        event,
+        context,
+        {},
+        async () => {
+          throw new Error('not to be used');
+        },
+      );
+      expect(seen).toEqual([false]);
     });
   });
 });

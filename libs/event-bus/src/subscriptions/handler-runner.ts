@@ -1,11 +1,12 @@
-import { NonRetryableEventError } from '../shared/errors.js';
+import type { EntityManager } from 'typeorm';
+import { EventBusError, NonRetryableEventError } from '../shared/errors.js';
 import type { StoredEvent } from '../events/domain-event.js';
 import type { RegisteredHandler } from './subscription-manager.js';
 import type { EventContext } from './subscription.js';
 import { withinHandlerLimits } from './handler-timeout.js';
 
-/** What a delivery tells the handler; the runner adds the attempt's `signal`. */
-export type DeliveryContext = Omit<EventContext, 'signal'>;
+/** What a delivery tells the handler; the runner adds the attempt's `signal` (and a transaction's `manager`). */
+export type DeliveryContext = Omit<EventContext, 'signal' | 'manager'>;
 
 /** Bounds of every attempt a delivery makes. */
 export interface HandlerLimits {
@@ -14,6 +15,17 @@ export interface HandlerLimits {
   /** Aborted when shutdown stops waiting for running handlers: their `context.signal` is aborted too. */
   stop?: AbortSignal;
 }
+
+/**
+ * Runs a transactional handler's call inside a transaction of the store's database, `manager` being
+ * the transaction's (undefined on a store without one). Deliveries run it once per (event, handler)
+ * through the ledger's inbox; replays run it in a plain transaction (core/ports/handler-inbox.ts).
+ */
+export type TransactionalRun = (
+  eventId: string,
+  handler: string,
+  call: (manager: EntityManager | undefined) => Promise<void>,
+) => Promise<unknown>;
 
 /** What one handler call came to. A failure says whether the handler's retry policy may try again. */
 export type HandlerOutcome =
@@ -28,19 +40,38 @@ const MAX_ERROR_LENGTH = 4000;
 /**
  * Runs one handler and turns whatever it throws into an outcome, so the caller can decide per handler
  * (split it off, record it) instead of one failure aborting the siblings.
+ *
+ * A transactional handler runs through `transactions`, its limits inside the transaction, so an
+ * attempt that times out is rolled back. Its run being skipped (the inbox says it handled the event
+ * already) is a success: its effect has happened.
  */
 export async function runHandler(
   handler: RegisteredHandler,
   event: StoredEvent,
   context: DeliveryContext,
   limits: HandlerLimits = {},
+  transactions?: TransactionalRun,
 ): Promise<HandlerOutcome> {
-  try {
-    await withinHandlerLimits(
+  const attempt = (manager?: EntityManager): Promise<void> =>
+    withinHandlerLimits(
       handler.name,
-      { timeoutMs: handler.timeoutMs ?? limits.defaultTimeoutMs, stop: limits.stop },
-      (signal) => handler.invoke(event, { ...context, signal }),
+      {
+        timeoutMs: handler.timeoutMs ?? limits.defaultTimeoutMs,
+        stop: limits.stop,
+        // Its transaction rolls back instead of keeping a connection (and DataSource.destroy) waiting.
+        failOnStop: handler.transactional,
+      },
+      (signal) => handler.invoke(event, manager ? { ...context, manager, signal } : { ...context, signal }),
     );
+  try {
+    if (!handler.transactional) await attempt();
+    else if (transactions) await transactions(event.id, handler.name, attempt);
+    else {
+      // Every delivery path passes one; running without it would silently lose the exactly-once promise.
+      throw new EventBusError(
+        `Handler ${handler.name} is transactional, but this delivery has no transaction to run it in`,
+      );
+    }
     return { handler: handler.name, ok: true };
   } catch (thrown) {
     return failure(handler.name, thrown);

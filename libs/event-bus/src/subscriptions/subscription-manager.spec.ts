@@ -63,7 +63,18 @@ describe('SubscriptionManager', () => {
   it('defaults to runtime source, replay on and no retry policy (the bus default applies)', () => {
     const subs = manager();
     subs.add('a', noop, { name: 'h' });
-    expect(subs.get('h')).toMatchObject({ source: 'runtime', replay: true, retry: undefined });
+    expect(subs.get('h')).toMatchObject({ source: 'runtime', replay: true, retry: undefined, transactional: false });
+  });
+
+  it('keeps transactional: true, and refuses a value that is not a boolean, naming the handler', () => {
+    const subs = manager();
+    subs.add('a', noop, { name: 'tx', transactional: true });
+    expect(subs.get('tx')?.transactional).toBe(true);
+    expect(subs.describeRoutes()).toContain('transactional');
+    expect(() => subs.add('a', noop, { name: 'bad', transactional: 'yes' as never })).toThrow(
+      'Invalid event bus option "transactional[bad]": must be true or false',
+    );
+    expect(subs.get('bad')).toBeUndefined();
   });
 
   it('gives every subscription its own id', () => {

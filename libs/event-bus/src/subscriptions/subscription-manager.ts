@@ -6,6 +6,7 @@ import { validateRetryPolicy } from './backoff.js';
 import { compileEventPattern, type EventPatternMatcher } from './event-pattern.js';
 import type { RetryPolicy } from './retry-policy.js';
 import { validateHandlerTimeout } from './handler-timeout.js';
+import { describeValue } from '../shared/describe-value.js';
 import type { EventContext, EventHandler, SubscribeOptions, Subscription } from './subscription.js';
 
 /** Where a handler came from: an `@OnEvent` method, or `subscribe()` at run time. */
@@ -24,11 +25,11 @@ export interface RegisteredHandler {
   readonly replay: boolean;
   /** Longest one attempt may run, in ms (`undefined`: the bus's `handlerTimeoutMs`, if any). */
   readonly timeoutMs: number | undefined;
+  /** Runs in a transaction of the store's database, once per event (`context.manager`). */
+  readonly transactional: boolean;
   readonly source: HandlerSource;
   /** Set for an ordered handler (fed by the log, not by queue jobs). */
   readonly ordered: OrderedSettings | undefined;
-  /** Runs in a transaction that records it done with the event (exactly-once effects). */
-  readonly transactional: boolean;
   /** Calls the handler; always returns a promise (sync throws become rejections). */
   invoke(event: StoredEvent, context: EventContext): Promise<unknown>;
 }
@@ -108,9 +109,9 @@ export class SubscriptionManager {
       replay: options.replay ?? true,
       timeoutMs:
         options.timeoutMs === undefined ? undefined : validateHandlerTimeout(options.timeoutMs, `timeoutMs[${name}]`),
+      transactional: validateTransactional(options.transactional, `transactional[${name}]`),
       source: options.source ?? 'runtime',
       ordered: orderedSettings(options, name),
-      transactional: checkFlag(options.transactional, `transactional[${name}]`),
       invoke: async (event: StoredEvent, context: EventContext) => call(event, context),
     });
     const entry: Entry = { handler: registered, origin, matchers };
@@ -172,8 +173,8 @@ export class SubscriptionManager {
       const flags = [handler.source, `retry: ${describeRetry(handler.retry)}`];
       if (handler.ordered)
         flags.push(`ordered from ${handler.ordered.startFrom}, ${handler.ordered.onExhausted} when exhausted`);
-      if (handler.transactional) flags.push('transactional');
       if (!handler.replay) flags.push('no replay');
+      if (handler.transactional) flags.push('transactional');
       return `  ${handler.patterns.join(', ')} -> ${handler.name} (${flags.join('; ')})`;
     });
     return [`Event routes (${lines.length} handler${lines.length === 1 ? '' : 's'}):`, ...lines].join('\n');
@@ -242,6 +243,14 @@ function orderedSettings(options: SubscribeOptions, name: string): OrderedSettin
     startFrom: checkChoice(options.startFrom, ['now', 'beginning'] as const, 'now', `startFrom[${name}]`),
     onExhausted: checkChoice(options.onExhausted, ['park', 'block'] as const, 'park', `onExhausted[${name}]`),
   });
+}
+
+function validateTransactional(value: unknown, optionName: string): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') {
+    throw new EventBusConfigurationError(optionName, `must be true or false, got ${describeValue(value)}`);
+  }
+  return value;
 }
 
 function describeRetry(retry: RetryPolicy | undefined): string {

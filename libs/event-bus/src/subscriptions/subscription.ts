@@ -10,11 +10,6 @@ export interface EventContext {
   replay: boolean;
   /** The handler's stable name (`ClassName.methodName` unless named). */
   handler: string;
-  /**
-   * The transaction a `transactional: true` handler runs in: write through it, and the writes commit
-   * with the record that the handler is done with this event (exactly once). Absent otherwise.
-   */
-  manager?: EntityManager;
   /** The BullMQ job this delivery runs in (absent in replays). */
   jobId?: string;
   /**
@@ -23,6 +18,13 @@ export interface EventContext {
    * Pass it to what the handler awaits (`fetch`, database drivers, …) so the work stops with it.
    */
   signal: AbortSignal;
+  /**
+   * The `EntityManager` of the transaction a transactional handler (`transactional: true`) runs in.
+   * What it writes through it commits together with the record that it handled the event, so a
+   * repeated delivery does not call it again; a throw (or a timeout) rolls it all back.
+   * `undefined` for other handlers, and on the in-memory bus (`./testing`), which has no database.
+   */
+  manager?: EntityManager;
 }
 
 export type EventHandler<P = unknown> = (event: StoredEvent<P>, context: EventContext) => unknown;
@@ -54,8 +56,10 @@ export interface SubscribeOptions {
    */
   onExhausted?: 'park' | 'block';
   /**
-   * Run the handler in a TypeORM transaction of the store's DataSource (`context.manager`) that also
-   * records it done with the event, so what it writes there happens exactly once. Default false.
+   * Run each delivery inside a transaction of the event store's database, with its `EntityManager`
+   * as `context.manager`: what the handler writes through it happens exactly once per event, even
+   * when a crash, a stall or a re-drive delivers the event again (DESIGN.md 6.7). Replays run it in
+   * a transaction too, but on purpose again. Default false.
    */
   transactional?: boolean;
 }

@@ -7,6 +7,7 @@ import type { EventStore } from '../../store/event-store.js';
 import type { DeliveryRecords, EventStatuses, JobIdRecords } from './delivery-records.js';
 import type { FailedDeliveryRecords } from './failed-delivery-records.js';
 import type { OrderedLog } from './ordered-log.js';
+import type { HandlerInbox, HandlerTransactions } from './handler-inbox.js';
 import type { Outbox } from './outbox.js';
 import type { UnfinishedEvents } from './unfinished-events.js';
 
@@ -19,6 +20,10 @@ export interface DeliveryLedger {
   readonly outbox: Outbox;
   /** The log as ordered handlers read it, their checkpoints, leases and key progress. */
   readonly ordered: OrderedLog;
+  /** Transactional handlers: each (event, handler) runs once, its writes and its inbox row in one transaction. */
+  readonly inbox: HandlerInbox;
+  /** Transactional handlers in replays: a transaction without the inbox check. */
+  readonly transactions: HandlerTransactions;
   /** Rejects with `EventBusConfigurationError` naming the missing tables when the migrations have not run. */
   assertSchemaMigrated(): Promise<void>;
   /** Connection settings of the store's database, for a transport that keeps its queue there. */

@@ -120,8 +120,6 @@ export interface OrderedLog {
     handler: string,
     items: readonly { holder: LeaseHolder; entry: OrderedLogEntry }[],
   ): Promise<boolean[]>;
-  /** Runs `work` in a transaction of the store's database (`undefined` manager where there is none). */
-  transaction<T>(work: (manager: EntityManager | undefined) => Promise<T>): Promise<T>;
   standing(handler: string, typeRegex: string): Promise<OrderedHandlerStanding>;
   /** Moves every checkpoint of the handler to `from` and forgets its keys' progress (a rebuild). */
   reset(handler: string, from: Date | 'beginning'): Promise<void>;

@@ -4,6 +4,7 @@ import { InMemoryDeliveryRecords } from './in-memory-delivery-records.js';
 import { InMemoryEventStatuses } from './in-memory-event-statuses.js';
 import { InMemoryFailedDeliveries } from './in-memory-failed-deliveries.js';
 import { InMemoryOrderedLog } from './in-memory-ordered-log.js';
+import { InMemoryHandlerInbox } from './in-memory-handler-inbox.js';
 import { InMemoryOutbox } from './in-memory-outbox.js';
 import type { InMemoryTables } from './in-memory-tables.js';
 import { InMemoryUnfinishedEvents } from './in-memory-unfinished-events.js';
@@ -21,6 +22,8 @@ export class InMemoryDeliveryLedger implements DeliveryLedger {
   readonly unfinished: InMemoryUnfinishedEvents;
   readonly outbox: InMemoryOutbox;
   readonly ordered: InMemoryOrderedLog;
+  readonly inbox: InMemoryHandlerInbox;
+  readonly transactions: InMemoryHandlerInbox;
 
   /** `ordered` is the store's own: checkpoints outlive a ledger, as their table does. */
   constructor(tables: InMemoryTables, ordered = new InMemoryOrderedLog(tables)) {
@@ -31,6 +34,8 @@ export class InMemoryDeliveryLedger implements DeliveryLedger {
     this.unfinished = new InMemoryUnfinishedEvents(tables);
     this.outbox = new InMemoryOutbox(tables);
     this.ordered = ordered;
+    this.inbox = new InMemoryHandlerInbox(tables);
+    this.transactions = this.inbox;
   }
 
   /** There is no schema to migrate. */

@@ -1,4 +1,3 @@
-import type { EntityManager } from 'typeorm';
 import {
   BucketLeaseLostError,
   partitionKey,
@@ -156,11 +155,6 @@ export class InMemoryOrderedLog implements OrderedLog {
       }
     }
     return held;
-  }
-
-  /** There is no database transaction: the work runs as is (`context.manager` is undefined). */
-  transaction<T>(work: (manager: EntityManager | undefined) => Promise<T>): Promise<T> {
-    return work(undefined);
   }
 
   async standing(handler: string, typeRegex: string): Promise<OrderedHandlerStanding> {

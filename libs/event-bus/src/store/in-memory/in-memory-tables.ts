@@ -1,8 +1,9 @@
 /**
- * The two tables of the in-memory store, as PostgreSQL holds them for `PersistentEventStore`: the
- * events (`event_store`, job id and status included) and the per-handler delivery records
- * (`event_handler_deliveries`). `InMemoryEventStore` reads and appends events; its delivery ledger
- * (in-memory-delivery-ledger.ts) writes statuses, job ids and records. Every change of an event is
+ * The tables of the in-memory store, as PostgreSQL holds them for `PersistentEventStore`: the
+ * events (`event_store`, job id and status included), the per-handler delivery records
+ * (`event_handler_deliveries`) and the transactional handlers' inbox (`event_bus_inbox`).
+ * `InMemoryEventStore` reads and appends events; its delivery ledger (in-memory-delivery-ledger.ts)
+ * writes statuses, job ids, records and the inbox. Every change of an event is
  * announced, so a test can wait for a status without polling.
  */
 import type { EventStatus, StoredEvent } from '../../events/domain-event.js';
@@ -47,6 +48,8 @@ export class InMemoryTables {
   private readonly eventsById = new Map<string, EventRow>();
   /** event id → handler → record. */
   private readonly deliveries = new Map<string, Map<string, DeliveryRow>>();
+  /** The (event, handler) pairs transactional handlers have handled (`event_bus_inbox`), as `eventId handler`. */
+  private readonly inbox = new Set<string>();
   private readonly listeners = new Set<EventChangeListener>();
   /** Stream key (see `streamKey`) → its last version. */
   private readonly versions = new Map<string, number>();
@@ -127,6 +130,15 @@ export class InMemoryTables {
     ofEvent.set(row.handler, row);
   }
 
+  /** Whether a transactional handler has handled this event. */
+  handled(eventId: string, handler: string): boolean {
+    return this.inbox.has(inboxKey(eventId, handler));
+  }
+
+  markHandled(eventId: string, handler: string): void {
+    this.inbox.add(inboxKey(eventId, handler));
+  }
+
   allDeliveries(): DeliveryRow[] {
     return [...this.deliveries.values()].flatMap((ofEvent) => [...ofEvent.values()]);
   }
@@ -162,7 +174,7 @@ export class InMemoryTables {
     }
   }
 
-  /** Deletes these events and their delivery records (a DELETE that cascades), keeping the others in order. */
+  /** Deletes these events, their delivery records and inbox rows (a DELETE that cascades), keeping the others in order. */
   deleteEvents(ids: ReadonlySet<string>): void {
     if (ids.size === 0) return;
     const kept = this.events.filter((row) => !ids.has(row.id));
@@ -172,20 +184,27 @@ export class InMemoryTables {
       this.eventsById.delete(id);
       this.deliveries.delete(id);
     }
+    for (const key of this.inbox) if (ids.has(key.slice(0, key.indexOf(' ')))) this.inbox.delete(key);
   }
 
-  /** Forgets every event and every delivery record (a TRUNCATE of both tables). */
+  /** Forgets every event, every delivery record and the inbox (a TRUNCATE of the tables). */
   clear(): void {
     this.events.length = 0;
     this.eventsById.clear();
     this.deliveries.clear();
     this.versions.clear();
+    this.inbox.clear();
   }
 }
 
 /** A stream's key: tenant and workflow id (a UUID holds no NUL, so the pair cannot be confused). */
 function streamKey(tenantId: string, workflowId: string): string {
   return `${tenantId}\u0000${workflowId}`;
+}
+
+/** Handler names have no spaces (subscription-manager.ts), so a space separates the two parts. */
+function inboxKey(eventId: string, handler: string): string {
+  return `${eventId} ${handler}`;
 }
 
 /** A row as the API returns it: fresh objects, and the job id shown as `metadata.jobId` (as the TypeORM mapper does). */

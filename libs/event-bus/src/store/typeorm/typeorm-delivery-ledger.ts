@@ -6,12 +6,14 @@ import { TypeOrmDeliveryRecords } from './typeorm-delivery-records.js';
 import { TypeOrmEventStatuses } from './typeorm-event-statuses.js';
 import { TypeOrmFailedDeliveries } from './typeorm-failed-deliveries.js';
 import { TypeOrmOrderedLog } from './typeorm-ordered-log.js';
+import { TypeOrmHandlerInbox } from './typeorm-handler-inbox.js';
 import { TypeOrmOutbox } from './typeorm-outbox.js';
 import { TypeOrmUnfinishedEvents } from './typeorm-unfinished-events.js';
 
 /**
  * The delivery ledger on the event store's own DataSource: every table the bus uses beside the
- * events (the job ids and statuses on `event_store`, `event_handler_deliveries`, the outbox) is
+ * events (the job ids and statuses on `event_store`, `event_handler_deliveries`, the outbox, the
+ * transactional handlers' `event_bus_inbox`) is
  * read and written here, one SQL operation per file in schema/. Built by
  * `PersistentEventStore.deliveryLedger()`.
  */
@@ -23,6 +25,8 @@ export class TypeOrmDeliveryLedger implements DeliveryLedger {
   readonly unfinished: TypeOrmUnfinishedEvents;
   readonly outbox: TypeOrmOutbox;
   readonly ordered: TypeOrmOrderedLog;
+  readonly inbox: TypeOrmHandlerInbox;
+  readonly transactions: TypeOrmHandlerInbox;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -36,6 +40,8 @@ export class TypeOrmDeliveryLedger implements DeliveryLedger {
     this.unfinished = new TypeOrmUnfinishedEvents(dataSource);
     this.outbox = new TypeOrmOutbox(dataSource, storeTimeoutMs);
     this.ordered = new TypeOrmOrderedLog(dataSource, storeTimeoutMs);
+    this.inbox = new TypeOrmHandlerInbox(dataSource);
+    this.transactions = this.inbox;
   }
 
   assertSchemaMigrated(): Promise<void> {

@@ -160,11 +160,6 @@ export class TypeOrmOrderedLog implements OrderedLog {
     return items.map(({ entry }) => held.has(partitionKey(entry.event)));
   }
 
-  transaction<T>(work: (manager: EntityManager | undefined) => Promise<T>): Promise<T> {
-    // Not bounded by the store deadline: the handler runs inside it, under its own `timeoutMs`.
-    return this.dataSource.transaction(work);
-  }
-
   async standing(handler: string, typeRegex: string): Promise<OrderedHandlerStanding> {
     const [row] = await this.query<{
       transaction_id: string | null;

@@ -164,6 +164,7 @@ export class BusRuntime {
         workerOptions: this.deps.options.workerOptions,
         deliveries: ledger.deliveries,
         statuses: ledger.statuses,
+        inbox: ledger.inbox,
         logger,
         queueTimeoutMs: settings.enqueueTimeoutMs,
         shutdownTimeoutMs: settings.shutdownTimeoutMs,

@@ -13,6 +13,7 @@ import {
   runHandler,
   type HandlerLimits,
   type HandlerOutcome,
+  type TransactionalRun,
 } from '../../subscriptions/handler-runner.js';
 import type { RetryPolicy } from '../../subscriptions/retry-policy.js';
 import type { RegisteredHandler, SubscriptionManager } from '../../subscriptions/subscription-manager.js';
@@ -28,6 +29,8 @@ export interface EventJobRunnerDeps {
   logger: LoggerService;
   /** The timeout default and the shutdown signal every handler attempt runs under. */
   limits: HandlerLimits;
+  /** Runs transactional handlers once per (event, handler): the ledger's inbox. */
+  transactions: TransactionalRun;
   /** Starts a handler job after the current turn. */
   startHandlerJob: (job: InMemoryHandlerJob) => void;
 }
@@ -61,7 +64,13 @@ export class EventJobRunner {
     const toRun = subscriptions.handlersFor(event.type).filter((handler) => !done.has(handler.name));
     const outcomes = await Promise.all(
       toRun.map((handler) =>
-        runHandler(handler, event, { attempt: 1, replay: false, handler: handler.name, jobId }, this.deps.limits),
+        runHandler(
+          handler,
+          event,
+          { attempt: 1, replay: false, handler: handler.name, jobId },
+          this.deps.limits,
+          this.deps.transactions,
+        ),
       ),
     );
     if (previous.length === 0 && outcomes.every((outcome) => outcome.ok)) {

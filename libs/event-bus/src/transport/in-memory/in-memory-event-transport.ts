@@ -7,6 +7,7 @@
  */
 import type { LoggerService } from '@nestjs/common';
 import type { DeliveryLedger } from '../../core/ports/delivery-ledger.js';
+import { runOnceThrough } from '../../core/ports/handler-inbox.js';
 import type { DispatchOptions, EventBusReadiness, EventTransport } from '../../core/ports/event-transport.js';
 import type { FailedDeliveryClaim, FailedDeliveryFilter } from '../../core/ports/failed-delivery-records.js';
 import { EventBusNotReadyError } from '../../shared/errors.js';
@@ -20,7 +21,7 @@ import { RetryWaits } from './retry-waits.js';
 import { WorkTracker } from './work-tracker.js';
 
 export interface InMemoryEventTransportDeps {
-  ledger: Pick<DeliveryLedger, 'statuses' | 'deliveries' | 'failed'>;
+  ledger: Pick<DeliveryLedger, 'statuses' | 'deliveries' | 'failed' | 'inbox'>;
   subscriptions: SubscriptionManager;
   defaultRetry: RetryPolicy;
   /** Wait the retry policies' delays instead of retrying at once. */
@@ -51,8 +52,10 @@ export class InMemoryEventTransport implements EventTransport {
     const { ledger, subscriptions, defaultRetry, logger } = deps;
     this.waits = new RetryWaits(deps.realDelays);
     const limits = { defaultTimeoutMs: deps.handlerTimeoutMs, stop: this.stopWaiting.signal };
+    const transactions = runOnceThrough(ledger.inbox);
     this.handlerJobs = new HandlerJobRunner({
       limits,
+      transactions,
       subscriptions,
       defaultRetry,
       records: ledger.deliveries,
@@ -62,6 +65,7 @@ export class InMemoryEventTransport implements EventTransport {
     });
     this.eventJobs = new EventJobRunner({
       limits,
+      transactions,
       subscriptions,
       defaultRetry,
       statuses: ledger.statuses,

@@ -9,6 +9,7 @@ import {
   runHandler,
   type HandlerLimits,
   type HandlerOutcome,
+  type TransactionalRun,
 } from '../../subscriptions/handler-runner.js';
 import { retryDelay } from '../../subscriptions/retry-delay.js';
 import type { RetryPolicy } from '../../subscriptions/retry-policy.js';
@@ -67,6 +68,8 @@ export interface HandlerJobRunnerDeps {
   logger: LoggerService;
   /** The timeout default and the shutdown signal every handler attempt runs under. */
   limits: HandlerLimits;
+  /** Runs transactional handlers once per (event, handler): the ledger's inbox. */
+  transactions: TransactionalRun;
 }
 
 /**
@@ -95,6 +98,7 @@ export class HandlerJobRunner {
             event,
             { attempt, replay: false, handler: job.handler, jobId: job.id },
             this.deps.limits,
+            this.deps.transactions,
           )
         : failure(job.handler, new Error(`No handler named "${job.handler}" is registered in this worker process`));
 

@@ -3,6 +3,7 @@ export const REQUIRED_TABLES = [
   'event_store',
   'event_handler_deliveries',
   'event_bus_ordered_checkpoints',
+  'event_bus_inbox',
   'event_bus_ordered_keys',
 ] as const;
 

@@ -1,6 +1,7 @@
 import type { LoggerService } from '@nestjs/common';
 import type { Job, Processor, Worker, WorkerOptions } from 'bullmq';
 import type { DeliveryRecords, EventStatuses } from '../../../core/ports/delivery-records.js';
+import { runOnceThrough, type HandlerInbox } from '../../../core/ports/handler-inbox.js';
 import { EVENT_BUS_DEFAULTS, type EventBusWorkerOptions } from '../../../core/event-bus.options.js';
 import type { RetryPolicy } from '../../../subscriptions/retry-policy.js';
 import type { SubscriptionManager } from '../../../subscriptions/subscription-manager.js';
@@ -70,6 +71,8 @@ export interface EventDeliveryWorkerDeps {
   /** The store's delivery records and event statuses. */
   deliveries: DeliveryRecords;
   statuses: EventStatuses;
+  /** Where transactional handlers record that they handled an event. */
+  inbox: HandlerInbox;
   logger: LoggerService;
   /**
    * Deadline of the queue commands the worker issues on its own (adding handler jobs) and of each
@@ -110,6 +113,7 @@ export class EventDeliveryWorker {
       slots: createHandlerSlots(deps.concurrency),
       logger: deps.logger,
       limits: { defaultTimeoutMs: deps.handlerTimeoutMs, stop: this.stopWaiting.signal },
+      transactions: runOnceThrough(deps.inbox),
     };
     this.eventJobs = new EventJobProcessor({
       ...common,

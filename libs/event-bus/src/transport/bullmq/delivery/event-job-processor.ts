@@ -11,6 +11,7 @@ import {
   runHandler,
   type HandlerLimits,
   type HandlerOutcome,
+  type TransactionalRun,
 } from '../../../subscriptions/handler-runner.js';
 import { planFirstFailure } from '../../../subscriptions/first-failure.js';
 import type { HandlerSlots } from './handler-slots.js';
@@ -30,6 +31,8 @@ export interface EventJobProcessorDeps {
   logger: LoggerService;
   /** The timeout default and the shutdown signal every handler attempt runs under. */
   limits: HandlerLimits;
+  /** Runs transactional handlers once per (event, handler): the ledger's inbox. */
+  transactions: TransactionalRun;
 }
 
 /**
@@ -88,7 +91,13 @@ export class EventJobProcessor {
     const outcomes = await this.deps.slots(() =>
       Promise.all(
         toRun.map((handler) =>
-          runHandler(handler, event, { attempt: 1, replay: false, handler: handler.name, jobId }, this.deps.limits),
+          runHandler(
+            handler,
+            event,
+            { attempt: 1, replay: false, handler: handler.name, jobId },
+            this.deps.limits,
+            this.deps.transactions,
+          ),
         ),
       ),
     );
@@ -121,7 +130,13 @@ export class EventJobProcessor {
       try {
         return await Promise.all(
           handlers.map((handler) =>
-            runHandler(handler, event, { attempt: 1, replay: false, handler: handler.name, jobId }, this.deps.limits),
+            runHandler(
+              handler,
+              event,
+              { attempt: 1, replay: false, handler: handler.name, jobId },
+              this.deps.limits,
+              this.deps.transactions,
+            ),
           ),
         );
       } finally {

@@ -14,6 +14,7 @@ import {
   runHandler,
   type HandlerLimits,
   type HandlerOutcome,
+  type TransactionalRun,
 } from '../../../subscriptions/handler-runner.js';
 
 export interface HandlerJobProcessorDeps {
@@ -25,6 +26,8 @@ export interface HandlerJobProcessorDeps {
   logger: LoggerService;
   /** The timeout default and the shutdown signal every handler attempt runs under. */
   limits: HandlerLimits;
+  /** Runs transactional handlers once per (event, handler): the ledger's inbox. */
+  transactions: TransactionalRun;
 }
 
 /** What the processor needs of the BullMQ job. */
@@ -69,7 +72,13 @@ export class HandlerJobProcessor {
 
     const outcome: HandlerOutcome = handler
       ? await this.deps.slots(() =>
-          runHandler(handler, event, { attempt, replay: false, handler: name, jobId: job.id }, this.deps.limits),
+          runHandler(
+            handler,
+            event,
+            { attempt, replay: false, handler: name, jobId: job.id },
+            this.deps.limits,
+            this.deps.transactions,
+          ),
         )
       : failure(name, new Error(`No handler named "${name}" is registered in this worker process`));
 
