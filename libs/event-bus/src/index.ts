@@ -27,6 +27,7 @@ export type {
   EventQueryOptions,
   EventStreamFilter,
   EventWriteOptions,
+  WorkflowVersionOptions,
 } from './store/event-store.js';
 
 // Events, handlers and retry policies.
