@@ -58,6 +58,9 @@ describeIfRunnable('test/app/events-page.e2e-spec.ts (headless browser)', chromi
         ['workflow.node.failed', 'processed'],
         ['workflow.failed', 'processed'],
       ]);
+      // Each event shows its version: its position in the workflow's stream.
+      const versions = [...dom.matchAll(/<td class="version">(\d*)<\/td>/g)].map(([, version]) => Number(version));
+      expect(versions).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
       expect(dom).toContain('✗ NodeRunner.run failed after 3 attempts: Error: Node reserve-stock failed on purpose');
       expect(dom).toContain('2 of 4 nodes completed · current node: reserve-stock');
       // The run is listed, selected, and its failed events can be re-driven from the page.

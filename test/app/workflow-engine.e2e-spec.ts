@@ -13,6 +13,7 @@ import { bootTestApp, type TestApp } from './app-harness.js';
 
 interface EventView {
   sequenceNumber: number;
+  version: number;
   id: string;
   type: string;
   status: string;
@@ -111,6 +112,8 @@ describe.each(transportBackends())('workflow engine app (%s queue backend)', (ba
     ]);
     const sequence = failed.events.map((event) => event.sequenceNumber);
     expect(sequence).toEqual([...sequence].sort((a, b) => a - b));
+    // The run's stream, numbered 1, 2, 3 … in order.
+    expect(failed.events.map((event) => event.version)).toEqual(failed.events.map((_, index) => index + 1));
     const tries = failed.events.filter((event) => event.type === 'workflow.node.failed');
     expect(tries.map((event) => [event.payload.attempt, event.payload.final])).toEqual([
       [1, false],
@@ -153,6 +156,7 @@ describe.each(transportBackends())('workflow engine app (%s queue backend)', (ba
       (view) => view.events.some((event) => event.type === 'workflow.completed'),
       'the re-driven workflow to complete',
     );
+    expect(completed.events.map((event) => event.version)).toEqual(completed.events.map((_, index) => index + 1));
     expect(types(completed).slice(10)).toEqual([
       'workflow.node.completed:reserve-stock',
       'workflow.node.triggered:send-confirmation',

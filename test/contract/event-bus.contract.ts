@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { randomUUID } from 'node:crypto';
 import {
   EventBusNotReadyError,
+  EventConcurrencyError,
   EventConflictError,
   EventValidationError,
   HandlerTimeoutError,
@@ -211,6 +212,107 @@ export function eventBusContract(open: () => Promise<EventBusSubject>): void {
       await waitForStatus(marker.id, 'processed');
       expect(calls.map((call) => call.event.id).filter((id) => id === first.id)).toHaveLength(1);
       expect(await store.getEventsByTenant(tenantId)).toHaveLength(2);
+    });
+  });
+
+  describe('versions and optimistic concurrency', () => {
+    const inWorkflow = (type: string, workflowId = `wf-${p}`): NewDomainEvent =>
+      event(type, { metadata: { workflowId } });
+
+    it('numbers a workflow gaplessly, concurrent publishes included; getEventsByWorkflowId is in version order', async () => {
+      const calls = await handler('step.*', 'steps');
+      const first = await bus.publish(inWorkflow('step.one'));
+      expect(first.version).toBe(1);
+      // Concurrent publishes without expectedVersion all succeed, each with its own next version.
+      const concurrent = await Promise.all([
+        bus.publish(inWorkflow('step.two')),
+        bus.publishAll([inWorkflow('step.three'), inWorkflow('step.four')]),
+        bus.publish(inWorkflow('step.five')),
+        bus.publish(event('step.none')),
+      ]);
+      expect(concurrent[3].version).toBeNull();
+      const stream = await bus.getEventsByWorkflowId(`wf-${p}`, { tenantId });
+      expect(stream.map((stored) => stored.version)).toEqual([1, 2, 3, 4, 5]);
+      expect(await bus.getWorkflowVersion(`wf-${p}`)).toBe(5);
+      expect(await bus.getWorkflowVersion(`wf-${p}`, { tenantId })).toBe(5);
+      expect(await bus.getWorkflowVersion(`wf-none-${p}`)).toBe(0);
+      // Handlers see the version too.
+      await waitFor(() => calls.length === 6, { timeoutMs: SETTLE_MS, message: 'every step delivered' });
+      expect(calls.find((call) => call.event.id === first.id)?.event.version).toBe(1);
+    });
+
+    it('expectedVersion: appends at the version the caller saw, else EventConcurrencyError, nothing stored or delivered', async () => {
+      const calls = await handler('ov.*', 'ov');
+      const first = await bus.publish(inWorkflow('ov.started'), { expectedVersion: 0 });
+      expect(first.version).toBe(1);
+      const batch = await bus.publishAll([inWorkflow('ov.a'), inWorkflow('ov.b')], { expectedVersion: 1 });
+      expect(batch.map((stored) => stored.version)).toEqual([2, 3]);
+      for (const expectedVersion of [0, 2, 4]) {
+        const error = await bus.publish(inWorkflow('ov.late'), { expectedVersion }).catch((caught: unknown) => caught);
+        expect(error).toBeInstanceOf(EventConcurrencyError);
+        expect(error).toMatchObject({ workflowId: `wf-${p}`, tenantId, expectedVersion, actualVersion: 3 });
+      }
+      await expect(
+        bus.publishAll([inWorkflow('ov.late'), inWorkflow('ov.later')], { expectedVersion: 2 }),
+      ).rejects.toBeInstanceOf(EventConcurrencyError);
+      const marker = await bus.publish(inWorkflow('ov.marker'), { expectedVersion: 3 });
+      await waitForStatus(marker.id, 'processed');
+      await waitFor(() => calls.length === 4, { timeoutMs: SETTLE_MS, message: 'the stored events delivered' });
+      expect(calls.map((call) => call.event.type).sort()).toEqual(
+        [`${p}.ov.started`, `${p}.ov.a`, `${p}.ov.b`, `${p}.ov.marker`].sort(),
+      );
+      expect(await store.getEventsByTenant(tenantId)).toHaveLength(4);
+    });
+
+    it('of publishes racing from one version exactly one wins; the others get the actual version', async () => {
+      const racers = Array.from({ length: 5 }, (_, index) =>
+        bus.publish(inWorkflow(`race.r${index}`), { expectedVersion: 0 }).then(
+          (stored) => ({ stored }),
+          (error: unknown) => ({ error }),
+        ),
+      );
+      const outcomes = await Promise.all(racers);
+      const winners = outcomes.filter((outcome) => 'stored' in outcome);
+      expect(winners).toHaveLength(1);
+      for (const outcome of outcomes) {
+        if ('error' in outcome) {
+          expect(outcome.error).toBeInstanceOf(EventConcurrencyError);
+          expect(outcome.error).toMatchObject({ expectedVersion: 0, actualVersion: 1 });
+        }
+      }
+      expect((await bus.getEventsByWorkflowId(`wf-${p}`)).map((stored) => stored.version)).toEqual([1]);
+    });
+
+    it('an idempotent re-publish with an old expectedVersion resolves to the stored event', async () => {
+      const input = inWorkflow('idem.once');
+      const first = await bus.publish(input, { expectedVersion: 0 });
+      await bus.publish(inWorkflow('idem.next'), { expectedVersion: 1 });
+      const again = await bus.publish({ ...input }, { expectedVersion: 0 });
+      expect(again).toMatchObject({ id: first.id, version: 1, sequenceNumber: first.sequenceNumber });
+    });
+
+    it('validates expectedVersion and the workflow of its events before anything is stored', async () => {
+      for (const expectedVersion of [-1, 0.5, '1', null]) {
+        const error = await bus
+          .publish(inWorkflow('bad.v'), { expectedVersion } as never)
+          .catch((caught: unknown) => caught);
+        expect(error).toMatchObject({ name: 'EventValidationError', field: 'expectedVersion' });
+      }
+      await expect(bus.publishAll([], { expectedVersion: -1 })).rejects.toBeInstanceOf(EventValidationError);
+      const noWorkflow = await bus
+        .publish(event('bad.none'), { expectedVersion: 0 })
+        .catch((caught: unknown) => caught);
+      expect(noWorkflow).toMatchObject({
+        name: 'EventValidationError',
+        field: 'metadata.workflowId',
+        index: undefined,
+      });
+      const mixed = await bus
+        .publishAll([inWorkflow('bad.a'), inWorkflow('bad.b', `wf-other-${p}`)], { expectedVersion: 0 })
+        .catch((caught: unknown) => caught);
+      expect(mixed).toMatchObject({ name: 'EventValidationError', field: 'metadata.workflowId', index: 1 });
+      expect(await store.getEventsByTenant(tenantId)).toEqual([]);
+      await expect(bus.getWorkflowVersion('')).rejects.toBeInstanceOf(EventValidationError);
     });
   });
 

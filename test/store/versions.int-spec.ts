@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { DataSource } from 'typeorm';
-import { ConcurrentAppendError, EventStoreRepository, PersistentEventStore, type StoredEvent } from '@app/event-bus';
+import {
+  ConcurrentAppendError,
+  EventConcurrencyError,
+  EventStoreRepository,
+  PersistentEventStore,
+  type StoredEvent,
+} from '@app/event-bus';
 import { createTestDatabase, eventBusDataSource, type TestDatabase } from '../support/database.js';
 import { clearEvents, newEvent, storeFor, TENANT_A, TENANT_B } from './store-fixtures.js';
 
@@ -146,19 +152,37 @@ describe('workflow versions in PostgreSQL (migration 1764300004000)', () => {
     await expectGapless('wf-tx', ROUNDS * WRITERS * 2);
   });
 
-  it('a lost race inside a REPEATABLE READ transaction is a ConcurrentAppendError, and the transaction stays usable', async () => {
+  it.each(['REPEATABLE READ', 'SERIALIZABLE'] as const)(
+    'a lost race inside a %s transaction is a ConcurrentAppendError, and the transaction stays usable',
+    async (isolation) => {
+      const [mine, theirs] = stores;
+      const workflowId = `wf-${isolation.replace(' ', '-').toLowerCase()}`;
+      await sources[0].transaction(isolation, async (manager) => {
+        await manager.query(`SELECT count(*) FROM event_store`); // Takes the snapshot.
+        await theirs.save(inWorkflow(workflowId));
+        const error = await mine.save(inWorkflow(workflowId), { manager }).catch((caught: unknown) => caught);
+        expect(error).toBeInstanceOf(ConcurrentAppendError);
+        expect(error).toMatchObject({ workflowId, tenantId: TENANT_A });
+        expect((error as Error).message).toMatch(new RegExp(`${isolation.toLowerCase()}.*roll the transaction back`));
+        // Only the append's savepoint was rolled back.
+        const stored: StoredEvent = await mine.save(newEvent(), { manager });
+        expect(stored.version).toBeNull();
+      });
+      await expectGapless(workflowId, 1);
+    },
+  );
+
+  it('with expectedVersion inside a REPEATABLE READ transaction the loser still learns the committed version', async () => {
     const [mine, theirs] = stores;
     await sources[0].transaction('REPEATABLE READ', async (manager) => {
-      await manager.query(`SELECT count(*) FROM event_store`); // Takes the snapshot.
-      await theirs.save(inWorkflow('wf-rr'));
-      const error = await mine.save(inWorkflow('wf-rr'), { manager }).catch((caught: unknown) => caught);
-      expect(error).toBeInstanceOf(ConcurrentAppendError);
-      expect(error).toMatchObject({ workflowId: 'wf-rr', tenantId: TENANT_A });
-      expect((error as Error).message).toMatch(/repeatable read.*roll the transaction back/);
-      // Only the append's savepoint was rolled back.
-      const stored: StoredEvent = await mine.save(newEvent(), { manager });
-      expect(stored.version).toBeNull();
+      await manager.query(`SELECT count(*) FROM event_store`); // Takes the snapshot: the stream is at 0 in it.
+      await theirs.save(inWorkflow('wf-rr-expected'), { expectedVersion: 0 });
+      const error = await mine
+        .save(inWorkflow('wf-rr-expected'), { manager, expectedVersion: 0 })
+        .catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(EventConcurrencyError);
+      expect(error).toMatchObject({ workflowId: 'wf-rr-expected', expectedVersion: 0, actualVersion: 1 });
     });
-    await expectGapless('wf-rr', 1);
+    await expectGapless('wf-rr-expected', 1);
   });
 });

@@ -92,6 +92,7 @@ async function renderRun() {
     status.append(chip(event.status));
     row.append(
       element('td', String(event.sequenceNumber)),
+      element('td', event.version === null ? '' : String(event.version), 'version'),
       element('td', event.type),
       status,
       element('td', event.attempts === undefined ? '' : String(event.attempts)),

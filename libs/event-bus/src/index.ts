@@ -29,6 +29,7 @@ export type {
   EventWriteOptions,
   FinishedEventStatus,
   PruneOptions,
+  WorkflowVersionOptions,
 } from './store/event-store.js';
 
 // Events, handlers and retry policies.

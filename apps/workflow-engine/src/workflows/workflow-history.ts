@@ -1,22 +1,24 @@
 import { Injectable } from '@nestjs/common';
 import { EventBus, type StoredEvent } from '@app/event-bus';
-import { WorkflowEvents, type NodeFailed, type WorkflowStarted } from './workflow-events.js';
+import { WorkflowEvents, type NodeFailed } from './workflow-events.js';
 
 /** What the engine reads back from the event store: the history of a run is its only state. */
 @Injectable()
 export class WorkflowHistory {
   constructor(private readonly bus: EventBus) {}
 
-  /** Every stored event of the run, in sequence order. */
+  /** Every stored event of the run, in version order (which is sequence order). */
   events(workflowId: string): Promise<StoredEvent[]> {
     return this.bus.getEventsByWorkflowId(workflowId);
   }
 
-  /** The run's definition, from its `workflow.started` event. */
-  async definition(workflowId: string): Promise<WorkflowStarted> {
-    const started = (await this.events(workflowId)).find((event) => event.type === WorkflowEvents.started);
-    if (!started) throw new Error(`Workflow ${workflowId} has no ${WorkflowEvents.started} event`);
-    return started.payload as WorkflowStarted;
+  /**
+   * The run's events and its version (the last event's; 0 for none): what a writer decides from,
+   * and the `expectedVersion` of what it publishes from that decision.
+   */
+  async stream(workflowId: string, tenantId: string): Promise<{ events: StoredEvent[]; version: number }> {
+    const events = await this.bus.getEventsByWorkflowId(workflowId, { tenantId });
+    return { events, version: events.at(-1)?.version ?? 0 };
   }
 
   /** How many tries of one node have failed so far, re-drives included. */

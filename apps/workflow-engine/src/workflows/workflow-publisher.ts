@@ -18,15 +18,25 @@ export class WorkflowPublisher {
   /**
    * An event caused by `cause`, under an id derived from the cause and `step`: a handler that runs
    * again (at-least-once delivery) publishes the same event again, which the bus stores only once.
+   * With `expectedVersion`, only if the run is still at that version (else `EventConcurrencyError`).
    */
-  follow<P>(cause: StoredEvent, step: string, type: string, payload: P): Promise<StoredEvent<P>> {
-    return this.bus.publish({
-      id: derivedEventId(cause.id, step),
-      type,
-      tenantId: cause.tenantId,
-      payload,
-      metadata: { workflowId: workflowIdOf(cause), causationId: cause.id },
-    });
+  follow<P>(
+    cause: StoredEvent,
+    step: string,
+    type: string,
+    payload: P,
+    options: { expectedVersion?: number } = {},
+  ): Promise<StoredEvent<P>> {
+    return this.bus.publish(
+      {
+        id: derivedEventId(cause.id, step),
+        type,
+        tenantId: cause.tenantId,
+        payload,
+        metadata: { workflowId: workflowIdOf(cause), causationId: cause.id },
+      },
+      options,
+    );
   }
 }
 

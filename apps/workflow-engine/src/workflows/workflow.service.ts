@@ -13,6 +13,8 @@ import { WorkflowPublisher } from './workflow-publisher.js';
 /** One stored event as the API shows it. */
 export interface EventView {
   sequenceNumber: number;
+  /** The event's position in the workflow's stream (1, 2, 3 …). */
+  version: number | null;
   id: string;
   type: string;
   status: StoredEvent['status'];
@@ -101,6 +103,7 @@ export class WorkflowService {
     const causationId = event.metadata?.causationId;
     const view: EventView = {
       sequenceNumber: event.sequenceNumber,
+      version: event.version,
       id: event.id,
       type: event.type,
       status: event.status,

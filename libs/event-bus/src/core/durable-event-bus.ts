@@ -10,7 +10,8 @@ import { prepareEvents, validateEvent } from '../events/event-validator.js';
 import { EventBusNotReadyError, EventValidationError } from '../shared/errors.js';
 import { OrderedHandlers, type OrderedRunSettings } from '../ordered/ordered-handlers.js';
 import type { OrderedFailures } from '../ordered/ordered-consumer.js';
-import type { EventQueryOptions, EventStore, PruneOptions } from '../store/event-store.js';
+import type { EventQueryOptions, EventStore, PruneOptions, WorkflowVersionOptions } from '../store/event-store.js';
+import { checkExpectedVersion } from '../store/expected-version.js';
 import type { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import type { EventHandler, SubscribeOptions, Subscription } from '../subscriptions/subscription.js';
 import { EventBus } from './event-bus.js';
@@ -124,10 +125,7 @@ export class DurableEventBus extends EventBus {
   async publish<P = unknown>(event: NewDomainEvent<P>, options?: PublishOptions): Promise<StoredEvent<P>> {
     const publisher = await this.ready('publish');
     if (this.payloadLimit !== undefined) validateEvent(event, { maxPayloadBytes: this.payloadLimit });
-    const events = [event as NewDomainEvent];
-    const [stored] = options?.manager
-      ? await publisher.publishInTransaction(events, true, options.manager)
-      : await publisher.publish(events, true);
+    const [stored] = await this.publishWith(publisher, [event], true, options);
     return stored as StoredEvent<P>;
   }
 
@@ -136,12 +134,28 @@ export class DurableEventBus extends EventBus {
     if (!Array.isArray(events)) {
       throw new EventValidationError([{ field: 'events', message: 'must be an array of events' }]);
     }
+    if (options?.expectedVersion !== undefined) checkExpectedVersion(options.expectedVersion);
     if (events.length === 0) return [];
     if (this.payloadLimit !== undefined) prepareEvents(events, { maxPayloadBytes: this.payloadLimit });
-    const stored = options?.manager
-      ? await publisher.publishInTransaction(events, false, options.manager)
-      : await publisher.publish(events, false);
+    const stored = await this.publishWith(publisher, events, false, options);
     return stored as StoredEvent<P>[];
+  }
+
+  /**
+   * In the caller's transaction (with `manager`), on a path of its own (with `expectedVersion`: its
+   * version check concerns its caller alone), or micro-batched with concurrent publishes.
+   */
+  private publishWith(
+    publisher: EventPublisher,
+    events: NewDomainEvent[],
+    single: boolean,
+    options: PublishOptions | undefined,
+  ): Promise<StoredEvent[]> {
+    if (options?.manager)
+      return publisher.publishInTransaction(events, single, options.manager, options.expectedVersion);
+    if (options?.expectedVersion !== undefined)
+      return publisher.publishAtVersion(events, single, options.expectedVersion);
+    return publisher.publish(events, single);
   }
 
   async subscribe<P = unknown>(
@@ -172,6 +186,10 @@ export class DurableEventBus extends EventBus {
 
   getEventsByWorkflowId<P = unknown>(workflowId: string, options?: EventQueryOptions): Promise<StoredEvent<P>[]> {
     return this.parts.eventStore.getEventsByWorkflowId<P>(workflowId, options);
+  }
+
+  getWorkflowVersion(workflowId: string, options?: WorkflowVersionOptions): Promise<number> {
+    return this.parts.eventStore.getWorkflowVersion(workflowId, options);
   }
 
   /** Needs only the store and the handlers: works before `initialize()` too (e.g. in a script). */

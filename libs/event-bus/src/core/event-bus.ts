@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import type { NewDomainEvent, StoredEvent } from '../events/domain-event.js';
-import type { EventQueryOptions, PruneOptions } from '../store/event-store.js';
+import type { EventQueryOptions, PruneOptions, WorkflowVersionOptions } from '../store/event-store.js';
 import type { EventHandler, SubscribeOptions, Subscription } from '../subscriptions/subscription.js';
 import type { EventBusReadiness } from './ports/event-transport.js';
 import type { FailedDelivery, FailedDeliveryFilter } from './ports/failed-delivery-records.js';
@@ -12,6 +12,14 @@ export type { FailedDelivery, FailedDeliveryFilter } from './ports/failed-delive
 export interface PublishOptions {
   /** Join the caller's TypeORM transaction: the event is stored with the caller's writes and enqueued after commit. */
   manager?: EntityManager;
+  /**
+   * Optimistic concurrency: the workflow's last version the caller saw (`getWorkflowVersion`, or the
+   * `version` of its last event; `0` for a workflow with no events yet). The event(s), all of one
+   * workflow, are stored only if the stream is still at that version; otherwise the call rejects
+   * with `EventConcurrencyError` (`actualVersion` says where the stream is) and stores and enqueues
+   * nothing. Of several writers racing from the same version, exactly one wins.
+   */
+  expectedVersion?: number;
 }
 
 export interface ReplayProgress {
@@ -87,10 +95,17 @@ export abstract class EventBus {
 
   abstract unsubscribe(subscription: Subscription): Promise<void>;
 
+  /** A workflow's events in version order (which is also their `sequenceNumber` order). */
   abstract getEventsByWorkflowId<P = unknown>(
     workflowId: string,
     options?: EventQueryOptions,
   ): Promise<StoredEvent<P>[]>;
+
+  /**
+   * The workflow's last version, 0 when it has no events: the `expectedVersion` of its next publish.
+   * Without `tenantId`, a workflow id with events in more than one tenant is an `EventValidationError`.
+   */
+  abstract getWorkflowVersion(workflowId: string, options?: WorkflowVersionOptions): Promise<number>;
 
   /** Re-delivers stored events with `timestamp >= from` to the matching handlers, in sequence order. */
   abstract replayEvents(from: Date, options?: ReplayOptions): Promise<ReplayResult>;

@@ -2,13 +2,20 @@
  * The publish path: store, dispatch through the transport, and hand the job ids to the recorder,
  * which writes them after `publish` resolves (job-id-recorder.ts). Concurrent `publish` calls are
  * coalesced (one INSERT, one dispatch per batch) without the caller asking; a call that arrives while
- * two batches are in flight joins the next one, and a lone call goes out at once.
+ * two batches are in flight joins the next one, and a lone call goes out at once. A call with
+ * `expectedVersion` takes a path of its own (its own INSERT), so its version check, and the
+ * `EventConcurrencyError` of a lost race, concern that caller alone.
  */
 import type { LoggerService } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { EventBusNotReadyError, EventConflictError, EventValidationError } from '../shared/errors.js';
+import {
+  ConcurrentAppendError,
+  EventBusNotReadyError,
+  EventConflictError,
+  EventValidationError,
+} from '../shared/errors.js';
 import type { NewDomainEvent, StoredEvent } from '../events/domain-event.js';
-import type { AppendedEvent, EventStore } from '../store/event-store.js';
+import type { AppendedEvent, EventStore, EventWriteOptions } from '../store/event-store.js';
 import { MicroBatcher } from '../shared/micro-batcher.js';
 import { withDeadline } from '../shared/with-deadline.js';
 import { JobIdRecorder } from './job-id-recorder.js';
@@ -75,6 +82,26 @@ export class EventPublisher {
   }
 
   /**
+   * Stores the events only if their workflow's stream is at `expectedVersion` (else the store's
+   * `EventConcurrencyError`, and nothing stored or enqueued), then dispatches those it inserted.
+   * Not micro-batched: one caller's version check must not decide another's INSERT.
+   */
+  async publishAtVersion(events: NewDomainEvent[], single: boolean, expectedVersion: number): Promise<StoredEvent[]> {
+    this.refuseIfClosed();
+    const published = (async () => {
+      const appended = await this.append(events, single, { expectedVersion });
+      await this.dispatchInserted(appended);
+      return appended.map(({ event }) => event);
+    })();
+    this.inFlight.add(published);
+    try {
+      return await published;
+    } finally {
+      this.inFlight.delete(published);
+    }
+  }
+
+  /**
    * Stores the events in the caller's transaction and notifies the relay there too: PostgreSQL
    * delivers the notification only if that transaction commits, and nothing on a rollback.
    */
@@ -82,9 +109,10 @@ export class EventPublisher {
     events: NewDomainEvent[],
     single: boolean,
     manager: EntityManager,
+    expectedVersion?: number,
   ): Promise<StoredEvent[]> {
     this.refuseIfClosed();
-    const appended = await this.append(events, single, manager);
+    const appended = await this.append(events, single, { manager, expectedVersion });
     const fresh = uniqueIds(appended.filter((entry) => entry.inserted).map((entry) => entry.event));
     await this.ledger.outbox.notifyOnCommit(fresh, manager);
     return appended.map(({ event }) => event);
@@ -118,19 +146,24 @@ export class EventPublisher {
 
   private async flush(calls: readonly PublishCall[]): Promise<CallOutcome[]> {
     const outcomes = await this.store(calls);
-    const fresh = outcomes.flatMap((outcome) => (outcome.ok ? outcome.appended : [])).filter((entry) => entry.inserted);
+    await this.dispatchInserted(outcomes.flatMap((outcome) => (outcome.ok ? outcome.appended : [])));
+    return outcomes;
+  }
+
+  /** Enqueues the events this call inserted and shows their job ids in their metadata. */
+  private async dispatchInserted(appended: readonly AppendedEvent[]): Promise<void> {
+    const fresh = appended.filter((entry) => entry.inserted);
     const jobIds = await this.enqueue(fresh.map((entry) => entry.event));
     for (const { event } of fresh) {
       const jobId = jobIds.get(event.id);
       if (jobId !== undefined) event.metadata = { ...event.metadata, jobId };
     }
-    return outcomes;
   }
 
   /**
-   * One append for the whole batch. If it is refused because of one caller's events (invalid, or a
-   * conflicting duplicate), nothing of it was stored: each call is then appended on its own, so
-   * only the offending caller sees the error.
+   * One append for the whole batch. If it is refused because of one caller's events (invalid, a
+   * conflicting duplicate, a workflow whose version races it kept losing), nothing of it was stored:
+   * each call is then appended on its own, so only the offending caller sees the error.
    */
   private async store(calls: readonly PublishCall[]): Promise<CallOutcome[]> {
     const only = calls.length === 1 ? calls[0] : undefined;
@@ -145,7 +178,7 @@ export class EventPublisher {
     try {
       appended = await this.eventStore.append(calls.flatMap((call) => call.events));
     } catch (error) {
-      if (!(error instanceof EventValidationError || error instanceof EventConflictError)) throw error;
+      if (!isOneCallsError(error)) throw error;
       const outcomes: CallOutcome[] = [];
       for (const call of calls) {
         try {
@@ -164,9 +197,13 @@ export class EventPublisher {
     });
   }
 
-  private async append(events: NewDomainEvent[], single: boolean, manager?: EntityManager): Promise<AppendedEvent[]> {
+  private async append(
+    events: NewDomainEvent[],
+    single: boolean,
+    options: EventWriteOptions = {},
+  ): Promise<AppendedEvent[]> {
     try {
-      return await this.eventStore.append(events, manager ? { manager } : undefined);
+      return await this.eventStore.append(events, withoutUndefined(options));
     } catch (error) {
       // `publish` took one event, not a batch: its error should not speak of "event #0 of the batch".
       if (single && error instanceof EventValidationError && error.index !== undefined) {
@@ -212,6 +249,23 @@ export class EventPublisher {
     this.enqueueFailing = false;
     this.logger.log('Publishing enqueues events again');
   }
+}
+
+/** An error a batch's append fails with because of one call's events (which the other calls need not share). */
+function isOneCallsError(error: unknown): boolean {
+  return (
+    error instanceof EventValidationError ||
+    error instanceof EventConflictError ||
+    error instanceof ConcurrentAppendError
+  );
+}
+
+/** The store's options as given: an absent manager or version is not passed as an explicit `undefined`. */
+function withoutUndefined(options: EventWriteOptions): EventWriteOptions | undefined {
+  const given: EventWriteOptions = {};
+  if (options.manager) given.manager = options.manager;
+  if (options.expectedVersion !== undefined) given.expectedVersion = options.expectedVersion;
+  return Object.keys(given).length > 0 ? given : undefined;
 }
 
 /** Ids in first-seen order: a batch may hold the same event twice (identical duplicates). */

@@ -18,14 +18,7 @@ export function expectedStream(
   events: readonly ValidatedEvent[],
   expectedVersion: unknown,
 ): WorkflowStream | undefined {
-  if (typeof expectedVersion !== 'number' || !Number.isSafeInteger(expectedVersion) || expectedVersion < 0) {
-    throw new EventValidationError([
-      {
-        field: 'expectedVersion',
-        message: `must be a non-negative integer (the workflow's last version you saw, 0 for none), got ${describeValue(expectedVersion)}`,
-      },
-    ]);
-  }
+  checkExpectedVersion(expectedVersion);
   const [first] = events;
   if (!first) return undefined;
   const stream = streamOf(first, 0, events.length);
@@ -46,6 +39,18 @@ export function expectedStream(
     }
   });
   return stream;
+}
+
+/** `EventValidationError` unless `expectedVersion` is a non-negative safe integer. */
+export function checkExpectedVersion(expectedVersion: unknown): asserts expectedVersion is number {
+  if (typeof expectedVersion !== 'number' || !Number.isSafeInteger(expectedVersion) || expectedVersion < 0) {
+    throw new EventValidationError([
+      {
+        field: 'expectedVersion',
+        message: `must be a non-negative integer (the workflow's last version you saw, 0 for none), got ${describeValue(expectedVersion)}`,
+      },
+    ]);
+  }
 }
 
 function streamOf({ event }: ValidatedEvent, index: number, count: number): WorkflowStream {
