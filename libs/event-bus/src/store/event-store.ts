@@ -25,6 +25,9 @@ export interface EventFilter extends EventQueryOptions {
   status?: EventStatus | EventStatus[];
 }
 
+/** The filter of `count()`: the filter of `query()` without paging's `limit`. */
+export type EventCountFilter = Omit<EventFilter, 'limit'>;
+
 export interface EventStreamFilter extends EventFilter {
   /** Rows read per round trip; one batch is held in memory at a time. Default 1000. */
   batchSize?: number;
@@ -104,6 +107,12 @@ export abstract class EventStore {
    * transactions may come out of `sequenceNumber` order.
    */
   abstract stream<P = unknown>(filter?: EventStreamFilter): AsyncIterable<StoredEvent<P>>;
+
+  /**
+   * How many committed events match the filter (`afterSequence` included). A plain count, not a
+   * gap-safe position: for a total (a progress bar, a report), not for paging.
+   */
+  abstract count(filter?: EventCountFilter): Promise<number>;
 
   /** Sets the status (and, when given, the BullMQ job id) of one event. */
   abstract updateStatus(id: string, status: EventStatus, jobId?: string): Promise<void>;

@@ -12,7 +12,7 @@ import {
   type CheckedFilter,
 } from './event-filter.validation.js';
 import { EventStore } from './event-store.js';
-import type { EventFilter, EventQueryOptions, EventWriteOptions } from './event-store.js';
+import type { EventCountFilter, EventFilter, EventQueryOptions, EventWriteOptions } from './event-store.js';
 
 /**
  * What every `EventStore` does the same way before it reads or writes: check the arguments of the
@@ -22,6 +22,9 @@ import type { EventFilter, EventQueryOptions, EventWriteOptions } from './event-
 export abstract class ValidatingEventStore extends EventStore {
   /** Reads the events a checked filter selects, in sequence order. */
   protected abstract find<P>(filter: CheckedFilter): Promise<StoredEvent<P>[]>;
+
+  /** Counts the events a checked filter selects (its `limit` ignored). */
+  protected abstract countMatching(filter: CheckedFilter): Promise<number>;
 
   /** Writes a checked status (and job id) of a checked event id. */
   protected abstract writeStatus(id: string, status: EventStatus, jobId: string | undefined): Promise<void>;
@@ -81,6 +84,13 @@ export abstract class ValidatingEventStore extends EventStore {
     const checked = checkFilter(filter, issues);
     throwIfInvalid(issues);
     return this.find(checked);
+  }
+
+  async count(filter?: EventCountFilter): Promise<number> {
+    const issues: EventValidationIssue[] = [];
+    const checked = checkFilter(filter, issues);
+    throwIfInvalid(issues);
+    return this.countMatching({ ...checked, limit: undefined });
   }
 
   async updateStatus(id: string, status: EventStatus, jobId?: string): Promise<void> {
