@@ -374,6 +374,12 @@ export function eventStoreContract(open: () => Promise<EventStoreSubject>): void
       await expect(store.count({ tenantId: 'nope' })).rejects.toBeInstanceOf(EventValidationError);
     });
 
+    it('lastSequence: the highest sequence number stored', async () => {
+      expect(await store.lastSequence()).toBe(e.e6.sequenceNumber);
+      const next = await store.save(newEvent());
+      expect(await store.lastSequence()).toBe(next.sequenceNumber);
+    });
+
     it('stream: every matching event in sequence order, with afterSequence and limit', async () => {
       expect(names(await collect(store.stream()))).toEqual(['e1', 'e2', 'e3', 'e4', 'e5', 'e6']);
       expect(names(await collect(store.stream({ batchSize: 1 })))).toEqual(['e1', 'e2', 'e3', 'e4', 'e5', 'e6']);

@@ -73,7 +73,11 @@ export class EventReplayer {
       }
     }
     options.onProgress?.({ ...progress });
-    const result: ReplayResult = { events: progress.events, handlerCalls: progress.handlerCalls, failed: progress.failed };
+    const result: ReplayResult = {
+      events: progress.events,
+      handlerCalls: progress.handlerCalls,
+      failed: progress.failed,
+    };
     if (stopped) result.stopped = true;
     return result;
   }

@@ -114,6 +114,12 @@ export abstract class EventStore {
    */
   abstract count(filter?: EventCountFilter): Promise<number>;
 
+  /**
+   * The highest sequence number committed so far (0 for an empty store): where a reader that wants
+   * only the events stored from now on starts (`query({ afterSequence })`).
+   */
+  abstract lastSequence(): Promise<number>;
+
   /** Sets the status (and, when given, the BullMQ job id) of one event. */
   abstract updateStatus(id: string, status: EventStatus, jobId?: string): Promise<void>;
 }

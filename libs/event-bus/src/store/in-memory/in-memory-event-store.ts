@@ -149,6 +149,10 @@ export class InMemoryEventStore extends ValidatingEventStore implements Delivery
     return found;
   }
 
+  async lastSequence(): Promise<number> {
+    return this.tables.lastSequence;
+  }
+
   protected async countMatching(filter: CheckedFilter): Promise<number> {
     let count = 0;
     for (const row of this.tables.events) if (matchesFilter(toStoredEvent(row), filter)) count += 1;

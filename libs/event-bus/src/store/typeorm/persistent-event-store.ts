@@ -186,6 +186,10 @@ export class PersistentEventStore extends ValidatingEventStore implements Delive
     return (await this.repository.find(filter, gapSafe)) as StoredEvent<P>[];
   }
 
+  lastSequence(): Promise<number> {
+    return this.repository.maxSequenceNumber();
+  }
+
   protected countMatching(filter: CheckedFilter): Promise<number> {
     return this.repository.count(filter);
   }
