@@ -1,5 +1,5 @@
 import { Module, type DynamicModule, type Type } from '@nestjs/common';
-import { CliSession } from './cli-session.js';
+import { CliSession } from './support/cli-session.js';
 import { FailedCommand } from './commands/failed.command.js';
 import { InspectCommand } from './commands/inspect.command.js';
 import { OrderedCommand } from './commands/ordered.command.js';

@@ -1,10 +1,16 @@
 import type { DynamicModule, INestApplicationContext, Type } from '@nestjs/common';
 import { CommandFactory } from 'nest-commander';
 import { overrideEventBusWorker } from '../nest/worker-override.js';
-import { CLI_EXIT, describeCliError, describeErrorAsJson, exitCodeFor, isReportedByCommander } from './cli-errors.js';
-import { CliSession } from './cli-session.js';
+import {
+  CLI_EXIT,
+  describeCliError,
+  describeErrorAsJson,
+  exitCodeFor,
+  isReportedByCommander,
+} from './support/cli-errors.js';
+import { CliSession } from './support/cli-session.js';
 import { EventBusCliModule } from './event-bus-cli.module.js';
-import { StderrLogger } from './stderr-logger.js';
+import { StderrLogger } from './support/stderr-logger.js';
 
 export interface EventBusCliOptions {
   /**

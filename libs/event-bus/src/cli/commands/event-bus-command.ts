@@ -1,5 +1,5 @@
 import { CommandRunner, Option } from 'nest-commander';
-import type { CliSession, CommonCliOptions } from '../cli-session.js';
+import type { CliSession, CommonCliOptions } from '../support/cli-session.js';
 
 /**
  * What every command shares: `--json` and `--verbose`, and the session it writes to. A command's

@@ -1,5 +1,5 @@
 import type { FailedDeliveryFilter } from '../../core/event-bus.js';
-import type { CommonCliOptions } from '../cli-session.js';
+import type { CommonCliOptions } from '../support/cli-session.js';
 
 /** The filters `failed` and `retry-failed` share. */
 export interface FailedFilterCliOptions extends CommonCliOptions {

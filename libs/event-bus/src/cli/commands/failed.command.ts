@@ -1,8 +1,8 @@
 import { Command, Option } from 'nest-commander';
 import { EventBus } from '../../core/event-bus.js';
-import { parseName, parsePositiveInteger, parseUuid } from '../cli-arguments.js';
-import { CliSession } from '../cli-session.js';
-import { formatTable } from '../text-table.js';
+import { parseName, parsePositiveInteger, parseUuid } from '../support/cli-arguments.js';
+import { CliSession } from '../support/cli-session.js';
+import { formatTable } from '../support/text-table.js';
 import { EventBusCommand } from './event-bus-command.js';
 import { failedFilterOf, type FailedFilterCliOptions } from './failed-filter-options.js';
 

@@ -1,10 +1,10 @@
 import { Command, Option } from 'nest-commander';
 import { EventBus, type FailedDelivery } from '../../core/event-bus.js';
 import type { StoredEvent } from '../../events/domain-event.js';
-import { parseUuid } from '../cli-arguments.js';
-import { CliNotFoundError } from '../cli-errors.js';
-import { CliSession, type CommonCliOptions } from '../cli-session.js';
-import { formatTable } from '../text-table.js';
+import { parseUuid } from '../support/cli-arguments.js';
+import { CliNotFoundError } from '../support/cli-errors.js';
+import { CliSession, type CommonCliOptions } from '../support/cli-session.js';
+import { formatTable } from '../support/text-table.js';
 import { EventBusCommand } from './event-bus-command.js';
 
 interface InspectCliOptions extends CommonCliOptions {

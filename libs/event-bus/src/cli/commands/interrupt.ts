@@ -1,5 +1,5 @@
-import type { CliSession } from '../cli-session.js';
-import { CLI_EXIT } from '../cli-errors.js';
+import type { CliSession } from '../support/cli-session.js';
+import { CLI_EXIT } from '../support/cli-errors.js';
 
 /**
  * Ctrl-C for a long command: the first SIGINT aborts the returned signal (the command stops at a

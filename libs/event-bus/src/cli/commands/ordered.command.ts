@@ -1,9 +1,9 @@
 import { Command, Option } from 'nest-commander';
 import { EventBus, type OrderedHandlerState } from '../../core/event-bus.js';
-import { parseDateOrBeginning, parseName } from '../cli-arguments.js';
-import { CliUsageError } from '../cli-errors.js';
-import { CliSession, type CommonCliOptions } from '../cli-session.js';
-import { formatTable } from '../text-table.js';
+import { parseDateOrBeginning, parseName } from '../support/cli-arguments.js';
+import { CliUsageError } from '../support/cli-errors.js';
+import { CliSession, type CommonCliOptions } from '../support/cli-session.js';
+import { formatTable } from '../support/text-table.js';
 import { EventBusCommand } from './event-bus-command.js';
 
 interface OrderedCliOptions extends CommonCliOptions {

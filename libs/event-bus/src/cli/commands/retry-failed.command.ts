@@ -1,7 +1,7 @@
 import { Command, Option } from 'nest-commander';
 import { EventBus } from '../../core/event-bus.js';
-import { parseName, parseUuid } from '../cli-arguments.js';
-import { CliSession } from '../cli-session.js';
+import { parseName, parseUuid } from '../support/cli-arguments.js';
+import { CliSession } from '../support/cli-session.js';
 import { EventBusCommand } from './event-bus-command.js';
 import { failedFilterOf, type FailedFilterCliOptions } from './failed-filter-options.js';
 

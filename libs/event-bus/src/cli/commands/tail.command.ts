@@ -2,8 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, Option } from 'nest-commander';
 import type { StoredEvent } from '../../events/domain-event.js';
 import { EventStore } from '../../store/event-store.js';
-import { collectNames, parseName, parsePositiveInteger, parseSequence, parseUuid } from '../cli-arguments.js';
-import { CliSession, type CommonCliOptions } from '../cli-session.js';
+import { collectNames, parseName, parsePositiveInteger, parseSequence, parseUuid } from '../support/cli-arguments.js';
+import { CliSession, type CommonCliOptions } from '../support/cli-session.js';
 import { EventBusCommand } from './event-bus-command.js';
 import { onInterrupt } from './interrupt.js';
 

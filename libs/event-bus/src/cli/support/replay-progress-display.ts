@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { ReplayProgress } from '../core/event-bus.js';
+import type { ReplayProgress } from '../../core/event-bus.js';
 import type { CliSession } from './cli-session.js';
 
 /** How often a non-terminal (a log file, CI) gets a progress line. */

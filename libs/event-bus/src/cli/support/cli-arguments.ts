@@ -17,8 +17,17 @@ export function parseIsoDate(flag: string, raw: string): Date {
   }
   const hasZone = /(?:Z|[+-]\d{2}:?\d{2})$/i.test(text) && text.length > 10;
   const date = new Date(text.length === 10 ? `${text}T00:00:00Z` : hasZone ? text : `${text}Z`);
-  if (Number.isNaN(date.getTime())) throw new CliUsageError(flag, `is not a valid date, got '${raw}'`);
+  if (Number.isNaN(date.getTime()) || !isCalendarDate(text.slice(0, 10))) {
+    throw new CliUsageError(flag, `is not a valid date, got '${raw}'`);
+  }
   return date;
+}
+
+/** `YYYY-MM-DD` names a day that exists (`Date` would roll February 30 over into March). */
+function isCalendarDate(day: string): boolean {
+  const [year, month, date] = day.split('-').map(Number);
+  const parsed = new Date(Date.UTC(year, month - 1, date));
+  return parsed.getUTCFullYear() === year && parsed.getUTCMonth() === month - 1 && parsed.getUTCDate() === date;
 }
 
 /** `beginning`, or a date. */

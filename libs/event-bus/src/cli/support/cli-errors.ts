@@ -1,4 +1,4 @@
-import { EventBusError } from '../shared/errors.js';
+import { EventBusError } from '../../shared/errors.js';
 
 /** A command line the CLI cannot act on: a missing or malformed argument, an unknown handler name. */
 export class CliUsageError extends EventBusError {
