@@ -22,7 +22,9 @@ export class RetryFailedCommand extends EventBusCommand<FailedFilterCliOptions> 
     this.session.result({ retried }, () =>
       retried === 0
         ? 'No failed deliveries to re-drive.'
-        : `Re-drove ${retried} failed ${retried === 1 ? 'delivery' : 'deliveries'}; the app's workers deliver them again.`,
+        : retried === 1
+          ? "Re-drove 1 failed delivery; the app's workers deliver it again."
+          : `Re-drove ${retried} failed deliveries; the app's workers deliver them again.`,
     );
   }
 
