@@ -3,6 +3,7 @@ import { CommandFactory } from 'nest-commander';
 import { overrideEventBusWorker } from '../nest/worker-override.js';
 import {
   CLI_EXIT,
+  CliStartError,
   describeCliError,
   describeErrorAsJson,
   exitCodeFor,
@@ -50,6 +51,7 @@ export async function runEventBusCli(
   session.json = args.includes('--json');
   overrideEventBusWorker(options.consume === true ? undefined : false);
   let app: INestApplicationContext | undefined;
+  let booted = false;
   try {
     app = await CommandFactory.createWithoutRunning(EventBusCliModule.forApp(appModule, session), {
       logger: new StderrLogger(verbose),
@@ -63,10 +65,11 @@ export async function runEventBusCli(
         session.error = error;
       },
     });
+    booted = true;
     const runner = app;
     await withArgv(argv, () => CommandFactory.runApplication(runner));
   } catch (error) {
-    session.error ??= error;
+    session.error ??= booted ? error : new CliStartError(error);
   } finally {
     await app?.close().catch((error: unknown) => {
       session.error ??= error;

@@ -32,9 +32,12 @@ export class TailCommand extends EventBusCommand<TailCliOptions> {
   }
 
   /**
-   * Polls the store's gap-safe pages (`query` with `afterSequence`): a page never passes an event
-   * of a transaction still running, so the position moves only over what is final. It waits
-   * `--interval` between polls that found nothing new, never spinning.
+   * Polls the store's gap-safe pages (`query` with `afterSequence`): a page stops before the first
+   * event of a transaction still running, so the position does not jump over events about to
+   * appear. Like every sequence cursor it cannot see an event that took a lower number in a
+   * transaction committing after a higher-numbered one it already printed (only concurrent
+   * transactions do that); a complete read is `replay`/`stream()`. Waits `--interval` between
+   * polls that found nothing, never spinning.
    */
   protected async execute(_params: string[], options: TailCliOptions): Promise<void> {
     let position = options.afterSequence ?? (await this.store.lastSequence());

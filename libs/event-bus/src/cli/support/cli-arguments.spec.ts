@@ -9,8 +9,15 @@ import {
   parseSequence,
   parseUuid,
 } from './cli-arguments.js';
-import { CLI_EXIT, CliUsageError, describeCliError, describeErrorAsJson, exitCodeFor } from './cli-errors.js';
-import { StoreUnavailableError } from '../../shared/errors.js';
+import {
+  CLI_EXIT,
+  CliStartError,
+  CliUsageError,
+  describeCliError,
+  describeErrorAsJson,
+  exitCodeFor,
+} from './cli-errors.js';
+import { EventBusConfigurationError, StoreUnavailableError } from '../../shared/errors.js';
 import { describeReplay, replayOptionsOf, resumeCommand } from './replay-summary.js';
 
 const usageError = (call: () => unknown): CliUsageError => {
@@ -101,6 +108,18 @@ describe('CLI errors', () => {
     expect(describeCliError(error, true)).toContain('    at ');
     expect(describeErrorAsJson(error)).toEqual({ name: 'StoreUnavailableError', message: 'PostgreSQL did not answer' });
     expect(describeCliError('text', false)).toBe('text');
+  });
+
+  it('says the app did not start, with its own reason, library error or not', () => {
+    const refused = new CliStartError(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
+    expect(describeCliError(refused, false)).toBe(
+      'CliStartError: The app did not start: connect ECONNREFUSED 127.0.0.1:5432',
+    );
+    expect(exitCodeFor(refused)).toBe(CLI_EXIT.failed);
+    const unmigrated = new CliStartError(new EventBusConfigurationError('schema', 'table event_store is missing'));
+    expect(unmigrated.message).toBe(
+      'The app did not start: EventBusConfigurationError: Invalid event bus option "schema": table event_store is missing',
+    );
   });
 });
 

@@ -13,6 +13,22 @@ export class CliUsageError extends EventBusError {
 /** What was asked for does not exist (a workflow without events). */
 export class CliNotFoundError extends EventBusError {}
 
+/**
+ * The app did not start (its database unreachable, its schema not migrated, …). The app's own
+ * error, a library error or not, is the `cause`, and its message is repeated in this one.
+ */
+export class CliStartError extends EventBusError {
+  constructor(cause: unknown) {
+    const reason =
+      cause instanceof EventBusError
+        ? `${cause.constructor.name}: ${cause.message}`
+        : cause instanceof Error
+          ? cause.message
+          : String(cause);
+    super(`The app did not start: ${reason.split('\n')[0]}`, { cause });
+  }
+}
+
 /** The exit statuses of `runEventBusCli`. */
 export const CLI_EXIT = {
   ok: 0,
@@ -50,7 +66,9 @@ export function describeCliError(error: unknown, verbose: boolean): string {
   if (!(error instanceof Error)) return String(error);
   if (verbose) return error.stack ?? `${error.name}: ${error.message}`;
   const name = error.constructor.name === 'Error' ? '' : `${error.constructor.name}: `;
-  const cause = error.cause instanceof Error ? ` (cause: ${error.cause.message})` : '';
+  // A start error already says its cause.
+  const cause =
+    error.cause instanceof Error && !(error instanceof CliStartError) ? ` (cause: ${error.cause.message})` : '';
   return `${name}${error.message.split('\n')[0]}${cause}`;
 }
 
