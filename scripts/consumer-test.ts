@@ -3,9 +3,9 @@
  * writes a minimal Nest app (test/consumer/app) into a temporary directory outside the repository,
  * installs the tarball and the peers it declares from the registry, type-checks the app, runs its
  * unit test on `./testing` (in memory, no services), applies `eventBusMigrations` with the TypeORM
- * CLI to a database of its own, and runs a publish → `@OnEvent` round trip on Redis under a queue
- * prefix of its own. Any failure exits non-zero; the directory,
- * the database and the Redis keys are removed either way.
+ * CLI to a database of its own, runs a publish → `@OnEvent` round trip on Redis under a queue
+ * prefix of its own, and a command of `./cli` (`failed --json`) on the app's AppModule. Any
+ * failure exits non-zero; the directory, the database and the Redis keys are removed either way.
  *
  * Only what the package declares is installed, so a dependency, peer, export, type or migration
  * missing from it fails the run.
@@ -159,6 +159,9 @@ async function main(): Promise<void> {
     run('migrations', cli, ['migration:run', '-d', 'dist/data-source.js'], dir, { env: appEnv });
     await checkMigrations(databaseUrl.toString());
     run('round trip', process.execPath, ['dist/main.js'], dir, { env: appEnv, verbose: true });
+    // `./cli` with its optional peers: the app's own commands, JSON for a script, no job taken.
+    const failed = run('cli', process.execPath, ['dist/cli.js', 'failed', '--json'], dir, { env: appEnv });
+    if (!Array.isArray(JSON.parse(failed))) throw new Error(`cli failed --json printed ${failed}`);
     console.log('consumer test passed');
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -463,6 +463,25 @@ export function eventStoreContract(open: () => Promise<EventStoreSubject>): void
       expect(await store.query({ type: 'workflow.started', tenantId: TENANT_B, workflowId: 'wf-1' })).toEqual([]);
     });
 
+    it('count: how many events match, every filter alone and combined, limit ignored', async () => {
+      expect(await store.count()).toBe(6);
+      expect(await store.count({ type: ['workflow.started', 'order.placed'] })).toBe(4);
+      expect(await store.count({ type: 'workflow.node.triggered', tenantId: TENANT_B })).toBe(1);
+      expect(await store.count({ workflowId: 'wf-1', from: new Date(at('10:15')) })).toBe(2);
+      expect(await store.count({ to: new Date(at('10:00')) })).toBe(2);
+      expect(await store.count({ status: ['processed', 'failed'] })).toBe(2);
+      expect(await store.count({ tenantId: TENANT_A, afterSequence: e.e1.sequenceNumber })).toBe(3);
+      expect(await store.count({ limit: 1 } as never)).toBe(6);
+      expect(await store.count({ type: 'workflow.started', tenantId: TENANT_B, workflowId: 'wf-1' })).toBe(0);
+      await expect(store.count({ tenantId: 'nope' })).rejects.toBeInstanceOf(EventValidationError);
+    });
+
+    it('lastSequence: the highest sequence number stored', async () => {
+      expect(await store.lastSequence()).toBe(e.e6.sequenceNumber);
+      const next = await store.save(newEvent());
+      expect(await store.lastSequence()).toBe(next.sequenceNumber);
+    });
+
     it('stream: every matching event in sequence order, with afterSequence and limit', async () => {
       expect(names(await collect(store.stream()))).toEqual(['e1', 'e2', 'e3', 'e4', 'e5', 'e6']);
       expect(names(await collect(store.stream({ batchSize: 1 })))).toEqual(['e1', 'e2', 'e3', 'e4', 'e5', 'e6']);

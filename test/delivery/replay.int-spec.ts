@@ -145,10 +145,38 @@ describe('replayEvents', () => {
     await replayer.replay(from, { onProgress: (progress) => reports.push(progress) });
     // 5 events read: reports after the 2nd, the 4th and at the end (the 5th reached no handler).
     expect(reports).toEqual([
-      { events: 2, handlerCalls: 2, failed: 0, lastSequence: seqOf(1) },
-      { events: 4, handlerCalls: 4, failed: 0, lastSequence: seqOf(3) },
-      { events: 4, handlerCalls: 4, failed: 0, lastSequence: seqOf(4) },
+      { read: 2, events: 2, handlerCalls: 2, failed: 0, lastSequence: seqOf(1) },
+      { read: 4, events: 4, handlerCalls: 4, failed: 0, lastSequence: seqOf(3) },
+      { read: 5, events: 4, handlerCalls: 4, failed: 0, lastSequence: seqOf(4) },
     ]);
+  });
+
+  it('stops between events once its signal is aborted, and resumes after the last sequence it read', async () => {
+    const controller = new AbortController();
+    const reports: ReplayProgress[] = [];
+    const stoppedAt = await replayer.replay(from, {
+      signal: controller.signal,
+      progressEvery: 1,
+      onProgress: (progress) => {
+        reports.push(progress);
+        // Aborted while the 2nd event is the last one read: the replay reads no further.
+        if (progress.read === 2) controller.abort();
+      },
+    });
+    expect(stoppedAt).toEqual({ events: 2, handlerCalls: 2, failed: 0, stopped: true });
+    expect(reports.at(-1)).toMatchObject({ read: 2, lastSequence: seqOf(1) });
+    expect(callsOf('projector')).toEqual([seqOf(0), seqOf(1)]);
+
+    const rest = await replayer.replay(from, { afterSequence: reports.at(-1)!.lastSequence });
+    expect(rest).toEqual({ events: 2, handlerCalls: 2, failed: 0 });
+    expect(callsOf('projector')).toEqual([seqOf(0), seqOf(1), seqOf(2)]);
+    expect(await replayer.replay(from, { signal: AbortSignal.abort() })).toEqual({
+      events: 0,
+      handlerCalls: 0,
+      failed: 0,
+      stopped: true,
+    });
+    await expect(replayer.replay(from, { progressEvery: 0 })).rejects.toThrow(EventValidationError);
   });
 
   it('is what the bus runs for replayEvents (before initialize() too)', async () => {
@@ -164,7 +192,7 @@ describe('replayEvents', () => {
       const result = await t.bus.replayEvents(from, { onProgress: (progress) => reports.push(progress) });
       expect(result).toEqual({ events: 4, handlerCalls: 4, failed: 0 });
       expect(callsOf('projector')).toEqual([seqOf(0), seqOf(1), seqOf(2)]);
-      expect(reports.at(-1)).toEqual({ ...result, lastSequence: seqOf(4) });
+      expect(reports.at(-1)).toEqual({ ...result, read: 5, lastSequence: seqOf(4) });
     } finally {
       await t.close();
     }

@@ -23,6 +23,7 @@ export { SubscriptionManager } from './subscriptions/subscription-manager.js';
 export { EventStore } from './store/event-store.js';
 export type {
   AppendedEvent,
+  EventCountFilter,
   EventFilter,
   EventQueryOptions,
   EventStreamFilter,

@@ -23,10 +23,13 @@ export interface PublishOptions {
 }
 
 export interface ReplayProgress {
+  /** Events read from the store, whether a handler took them or not (what a count of the same filter totals). */
+  read: number;
+  /** Events delivered to at least one handler. */
   events: number;
   handlerCalls: number;
   failed: number;
-  /** Sequence number of the last event delivered. */
+  /** Sequence number of the last event read (0 before the first). */
   lastSequence: number;
 }
 
@@ -38,7 +41,17 @@ export interface ReplayOptions {
   workflowId?: string;
   /** Only these handlers (by name); handlers declared with `replay: false` never take part. */
   handlers?: string[];
+  /** Only events with a sequence number greater than this one (to resume a replay that was stopped). */
+  afterSequence?: number;
   onProgress?: (progress: ReplayProgress) => void;
+  /** `onProgress` is called after every this many events read, and once at the end. @default 1000 */
+  progressEvery?: number;
+  /**
+   * Stops the replay once aborted: checked between events (the running event's handlers finish
+   * first), so the replay resolves with what it did so far and `stopped: true`; the last
+   * `onProgress` says where it stopped (`lastSequence`, to resume with `afterSequence`).
+   */
+  signal?: AbortSignal;
 }
 
 export interface ReplayResult {
@@ -48,6 +61,8 @@ export interface ReplayResult {
   handlerCalls: number;
   /** Handler calls that threw. */
   failed: number;
+  /** Present (`true`) when `signal` stopped the replay before it read every matching event. */
+  stopped?: true;
 }
 
 /** A commit-safe position in the log: `(transaction_id, sequence_number)` (DESIGN §1). */

@@ -39,14 +39,17 @@ export class EventReplayer {
   async replay(from: Date, options: ReplayOptions = {}): Promise<ReplayResult> {
     checkDate(from, 'from');
     if (options.to !== undefined) checkDate(options.to, 'to');
+    const progressEvery = checkProgressEvery(options.progressEvery) ?? this.progressEvery;
     const only = options.handlers === undefined ? undefined : new Set(options.handlers);
-    const progress: ReplayProgress = { events: 0, handlerCalls: 0, failed: 0, lastSequence: 0 };
+    const progress: ReplayProgress = { read: 0, events: 0, handlerCalls: 0, failed: 0, lastSequence: 0 };
     const filter: EventStreamFilter = { from };
     if (options.to !== undefined) filter.to = options.to;
     if (options.types !== undefined) filter.type = options.types;
     if (options.tenantId !== undefined) filter.tenantId = options.tenantId;
     if (options.workflowId !== undefined) filter.workflowId = options.workflowId;
-    let read = 0;
+    if (options.afterSequence !== undefined) filter.afterSequence = options.afterSequence;
+    const { signal } = options;
+    let stopped = signal?.aborted ?? false;
     // The replayable handlers of each routing table entry: `handlersFor` returns the same frozen array for a type
     // until the subscriptions change, so this filters once per type instead of allocating a new array per event.
     const selected = new WeakMap<readonly RegisteredHandler[], readonly RegisteredHandler[]>();
@@ -60,8 +63,9 @@ export class EventReplayer {
     };
     // The store's stream is gap-safe and includes every event committed before this call, waiting
     // (bounded, with a warning) for those an older running transaction still hides.
-    for await (const event of this.deps.eventStore.stream(filter)) {
-      read += 1;
+    // Leaving the loop early ends the stream (its generator's `return`), which releases what it holds.
+    for await (const event of stopped ? [] : this.deps.eventStore.stream(filter)) {
+      progress.read += 1;
       progress.lastSequence = event.sequenceNumber;
       const handlers = select(this.deps.subscriptions.handlersFor(event.type));
       if (handlers.length > 0) {
@@ -69,10 +73,20 @@ export class EventReplayer {
         progress.handlerCalls += handlers.length;
         progress.failed += await this.deliver(event, handlers);
       }
-      if (read % this.progressEvery === 0) options.onProgress?.({ ...progress });
+      if (progress.read % progressEvery === 0) options.onProgress?.({ ...progress });
+      if (signal?.aborted) {
+        stopped = true;
+        break;
+      }
     }
     options.onProgress?.({ ...progress });
-    return { events: progress.events, handlerCalls: progress.handlerCalls, failed: progress.failed };
+    const result: ReplayResult = {
+      events: progress.events,
+      handlerCalls: progress.handlerCalls,
+      failed: progress.failed,
+    };
+    if (stopped) result.stopped = true;
+    return result;
   }
 
   /** Calls the handlers concurrently, as delivery does; resolves to how many threw. */
@@ -104,6 +118,14 @@ export class EventReplayer {
       this.transactions,
     );
   }
+}
+
+function checkProgressEvery(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new EventValidationError([{ field: 'progressEvery', message: 'must be a positive integer' }]);
+  }
+  return value;
 }
 
 function checkDate(value: unknown, field: string): void {

@@ -6,6 +6,7 @@ import { EventBus } from '../core/event-bus.js';
 import { EVENT_BUS_MODULE_OPTIONS, EVENT_BUS_OPTIONS, EVENT_BUS_QUEUE } from './event-bus.constants.js';
 import { EVENT_BUS_DEFAULTS, type EventBusCoreOptions } from '../core/event-bus.options.js';
 import { validateEventBusOptions } from '../core/event-bus.options.validation.js';
+import { applyWorkerOverride } from './worker-override.js';
 import { EventStore } from '../store/event-store.js';
 import { EventStoreRepository } from '../store/typeorm/event-store.repository.js';
 import { PersistentEventStore } from '../store/typeorm/persistent-event-store.js';
@@ -27,7 +28,12 @@ export const EVENT_BUS_EXPORTS = [EventBus, EventStore, SubscriptionManager, EVE
 export function eventBusProviders(dataSource: InjectionToken): Provider[] {
   return [
     // Validated once, at start-up: every other provider reads the options through this token.
-    { provide: EVENT_BUS_OPTIONS, useFactory: validateEventBusOptions, inject: [EVENT_BUS_MODULE_OPTIONS] },
+    // The CLI's process-wide `worker: false` (worker-override.ts) applies after the user's options.
+    {
+      provide: EVENT_BUS_OPTIONS,
+      useFactory: (options: EventBusCoreOptions) => applyWorkerOverride(validateEventBusOptions(options)),
+      inject: [EVENT_BUS_MODULE_OPTIONS],
+    },
     {
       provide: SubscriptionManager,
       useFactory: (options: EventBusCoreOptions) => new SubscriptionManager({ logger: options.logger }),

@@ -25,6 +25,9 @@ export interface EventFilter extends EventQueryOptions {
   status?: EventStatus | EventStatus[];
 }
 
+/** The filter of `count()`: the filter of `query()` without paging's `limit`. */
+export type EventCountFilter = Omit<EventFilter, 'limit'>;
+
 export interface EventStreamFilter extends EventFilter {
   /** Rows read per round trip; one batch is held in memory at a time. Default 1000. */
   batchSize?: number;
@@ -156,6 +159,18 @@ export abstract class EventStore {
    * one and never the newest event of a workflow (see docs/retention.md); resolves to how many it deleted.
    */
   abstract prune(options: PruneOptions): Promise<number>;
+
+  /**
+   * How many committed events match the filter (`afterSequence` included). A plain count, not a
+   * gap-safe position: for a total (a progress bar, a report), not for paging.
+   */
+  abstract count(filter?: EventCountFilter): Promise<number>;
+
+  /**
+   * The highest sequence number committed so far (0 for an empty store): where a reader that wants
+   * only the events stored from now on starts (`query({ afterSequence })`).
+   */
+  abstract lastSequence(): Promise<number>;
 
   /** Sets the status (and, when given, the BullMQ job id) of one event. */
   abstract updateStatus(id: string, status: EventStatus, jobId?: string): Promise<void>;

@@ -13,6 +13,7 @@ import {
 } from './event-filter.validation.js';
 import { EventStore } from './event-store.js';
 import type {
+  EventCountFilter,
   EventFilter,
   EventQueryOptions,
   EventWriteOptions,
@@ -37,6 +38,9 @@ export abstract class ValidatingEventStore extends EventStore {
    * (an empty list when it has no events), else of every tenant that has events of it.
    */
   protected abstract findWorkflowVersions(workflowId: string, tenantId: string | undefined): Promise<WorkflowVersion[]>;
+
+  /** Counts the events a checked filter selects (its `limit` ignored). */
+  protected abstract countMatching(filter: CheckedFilter): Promise<number>;
 
   /** Writes a checked status (and job id) of a checked event id. */
   protected abstract writeStatus(id: string, status: EventStatus, jobId: string | undefined): Promise<void>;
@@ -118,6 +122,13 @@ export abstract class ValidatingEventStore extends EventStore {
     const checked = checkFilter(filter, issues);
     throwIfInvalid(issues);
     return this.find(checked);
+  }
+
+  async count(filter?: EventCountFilter): Promise<number> {
+    const issues: EventValidationIssue[] = [];
+    const checked = checkFilter(filter, issues);
+    throwIfInvalid(issues);
+    return this.countMatching({ ...checked, limit: undefined });
   }
 
   async updateStatus(id: string, status: EventStatus, jobId?: string): Promise<void> {

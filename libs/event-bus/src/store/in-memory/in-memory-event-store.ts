@@ -187,6 +187,16 @@ export class InMemoryEventStore extends ValidatingEventStore implements Delivery
     return found;
   }
 
+  async lastSequence(): Promise<number> {
+    return this.tables.lastSequence;
+  }
+
+  protected async countMatching(filter: CheckedFilter): Promise<number> {
+    let count = 0;
+    for (const row of this.tables.events) if (matchesFilter(toStoredEvent(row), filter)) count += 1;
+    return count;
+  }
+
   /** Rows are kept in sequence order; events stored while the stream runs are not waited for. */
   private async *read<P>(filter: CheckedFilter): AsyncGenerator<StoredEvent<P>> {
     const last = this.tables.lastSequence;

@@ -12,6 +12,7 @@ import {
   MAX_SEQUENCE_SQL,
 } from './schema/event-query.sql.js';
 import type { StreamPosition } from './schema/event-query.sql.js';
+import { buildEventCount } from './schema/count-events.sql.js';
 import { callStore, DEFAULT_STORE_TIMEOUT_MS } from './store-availability.js';
 import { buildInsertEvents, type ExistingIds } from './schema/insert-events.sql.js';
 import { buildInsertAtVersion } from './schema/insert-at-version.sql.js';
@@ -210,6 +211,13 @@ export class EventStoreRepository {
     const { sql, params } = buildEventSelect(filter, { gapSafe });
     const rows = await this.run<EventStoreRow>(undefined, sql, params);
     return rows.map((row) => toStoredEvent(row));
+  }
+
+  /** How many committed events match a checked filter (its `limit` ignored). */
+  async count(filter: CheckedFilter): Promise<number> {
+    const { sql, params } = buildEventCount(filter);
+    const [{ count }] = await this.run<{ count: string }>(undefined, sql, params);
+    return Number(count);
   }
 
   /** Up to `limit` events after `after` in `(transaction_id, sequence_number)` order, below the horizon. */

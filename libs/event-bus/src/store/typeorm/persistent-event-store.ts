@@ -200,6 +200,14 @@ export class PersistentEventStore extends ValidatingEventStore implements Delive
     const gapSafe = filter.afterSequence !== undefined || filter.limit !== undefined;
     return (await this.repository.find(filter, gapSafe)) as StoredEvent<P>[];
   }
+
+  lastSequence(): Promise<number> {
+    return this.repository.maxSequenceNumber();
+  }
+
+  protected countMatching(filter: CheckedFilter): Promise<number> {
+    return this.repository.count(filter);
+  }
 }
 
 /** Milliseconds, 0 (never wait) to `Infinity` (wait as long as it takes). */

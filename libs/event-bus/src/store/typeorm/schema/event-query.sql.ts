@@ -136,7 +136,8 @@ function afterPosition(after: StreamPosition, param: (value: unknown) => string)
   );
 }
 
-function filterConditions(filter: CheckedFilter, param: (value: unknown) => string): string[] {
+/** The WHERE conditions of a checked filter, each value a parameter (shared with count-events.sql.ts). */
+export function filterConditions(filter: CheckedFilter, param: (value: unknown) => string): string[] {
   const conditions: string[] = [];
   if (filter.types) {
     conditions.push(
@@ -160,6 +161,6 @@ function filterConditions(filter: CheckedFilter, param: (value: unknown) => stri
   return conditions;
 }
 
-function where(conditions: string[]): string {
+export function where(conditions: string[]): string {
   return conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
 }
