@@ -26,6 +26,9 @@ import { EventReplayer } from './event-replayer.js';
 import { checkFailedDeliveryFilter } from './failed-delivery-filter.js';
 import type { DeliveryLedger } from './ports/delivery-ledger.js';
 import type { EventTransport } from './ports/event-transport.js';
+import { busGaugeSource } from './bus-gauge-source.js';
+import { NO_INSTRUMENTS, type EventBusInstruments } from '../observability/event-bus-instruments.js';
+import { startPublishTrace } from '../observability/tracing.js';
 
 /** What the core bus is built from. */
 export interface DurableEventBusParts {
@@ -43,6 +46,8 @@ export interface DurableEventBusParts {
   handlerTimeoutMs?: number;
   /** How `initialize()` gets called where this bus is used, for the error of a call made before it. */
   startHint?: string;
+  /** Its metrics (`metrics` option); the transport reports handler calls to the same. @default none */
+  instruments?: EventBusInstruments;
 }
 
 export class DurableEventBus extends EventBus {
@@ -55,15 +60,20 @@ export class DurableEventBus extends EventBus {
   private closing?: Promise<void>;
   /** Set once `close()` has finished. */
   private closed = false;
+  private readonly instruments: EventBusInstruments;
+  /** Stops reporting this bus's gauges; set while started. */
+  private detachGauges?: () => void;
 
   constructor(private readonly parts: DurableEventBusParts) {
     super();
     this.payloadLimit = payloadLimitToCheck(parts.maxPayloadBytes, parts.eventStore);
+    this.instruments = parts.instruments ?? NO_INSTRUMENTS;
     this.replayer = new EventReplayer({
       eventStore: parts.eventStore,
       subscriptions: parts.subscriptions,
       logger: parts.logger,
       handlerTimeoutMs: parts.handlerTimeoutMs,
+      instruments: this.instruments,
     });
   }
 
@@ -105,10 +115,11 @@ export class DurableEventBus extends EventBus {
   async publish<P = unknown>(event: NewDomainEvent<P>, options?: PublishOptions): Promise<StoredEvent<P>> {
     const publisher = await this.ready('publish');
     if (this.payloadLimit !== undefined) validateEvent(event, { maxPayloadBytes: this.payloadLimit });
-    const events = [event as NewDomainEvent];
-    const [stored] = options?.manager
-      ? await publisher.publishInTransaction(events, true, options.manager)
-      : await publisher.publish(events, true);
+    const [stored] = await this.traced([event], (events) =>
+      options?.manager
+        ? publisher.publishInTransaction(events, true, options.manager)
+        : publisher.publish(events, true),
+    );
     return stored as StoredEvent<P>;
   }
 
@@ -119,9 +130,11 @@ export class DurableEventBus extends EventBus {
     }
     if (events.length === 0) return [];
     if (this.payloadLimit !== undefined) prepareEvents(events, { maxPayloadBytes: this.payloadLimit });
-    const stored = options?.manager
-      ? await publisher.publishInTransaction(events, false, options.manager)
-      : await publisher.publish(events, false);
+    const stored = await this.traced(events, (traced) =>
+      options?.manager
+        ? publisher.publishInTransaction(traced, false, options.manager)
+        : publisher.publish(traced, false),
+    );
     return stored as StoredEvent<P>[];
   }
 
@@ -180,10 +193,34 @@ export class DurableEventBus extends EventBus {
 
   private async start(): Promise<void> {
     const { eventStore, ledger, transport, logger } = this.parts;
-    // Before anything connects: an unmigrated database is a configuration error, not an outage.
+    // Before anything connects: a missing prom-client and an unmigrated database are configuration errors.
+    await this.instruments.ready();
     await ledger.assertSchemaMigrated();
     await transport.start();
-    this.publisher = new EventPublisher(eventStore, transport, ledger, logger);
+    this.publisher = new EventPublisher(eventStore, transport, ledger, logger, this.instruments);
+    this.detachGauges = this.instruments.attach(
+      busGaugeSource(ledger.gauges, transport, () => this.getOrderedHandlers()),
+    );
+  }
+
+  /**
+   * Publishes inside one `publish <type>` span per event, the events carrying its trace context
+   * (observability/tracing.ts); without an OpenTelemetry SDK, publishes as they are.
+   */
+  private async traced(
+    events: NewDomainEvent[],
+    publish: (events: NewDomainEvent[]) => Promise<StoredEvent[]>,
+  ): Promise<StoredEvent[]> {
+    const trace = startPublishTrace(events);
+    if (!trace) return publish(events);
+    try {
+      const stored = await publish(trace.events);
+      trace.end({ stored });
+      return stored;
+    } catch (error) {
+      trace.end({ error });
+      throw error;
+    }
   }
 
   /**
@@ -194,6 +231,8 @@ export class DurableEventBus extends EventBus {
   private async stop(): Promise<void> {
     const publisher = this.publisher;
     if (!publisher) return; // never started: nothing to stop
+    this.detachGauges?.();
+    this.detachGauges = undefined;
     const { transport, closeStepTimeoutMs } = this.parts;
     const errors: unknown[] = [];
     const step = async (work: () => Promise<void>): Promise<void> => {

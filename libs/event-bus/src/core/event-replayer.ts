@@ -6,6 +6,7 @@ import type { EventStore, EventStreamFilter } from '../store/event-store.js';
 import type { RegisteredHandler, SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { describeError, runHandler } from '../subscriptions/handler-runner.js';
 import type { HandlerOutcome } from '../subscriptions/handler-runner.js';
+import type { EventBusInstruments } from '../observability/event-bus-instruments.js';
 
 export interface EventReplayerDeps {
   eventStore: EventStore;
@@ -15,6 +16,8 @@ export interface EventReplayerDeps {
   progressEvery?: number;
   /** Timeout of one call of a handler that declares none, in ms (replays are bounded like deliveries). */
   handlerTimeoutMs?: number;
+  /** The bus's metrics: a replayed call counts as `success` or `failed` (a replay does not retry). */
+  instruments?: EventBusInstruments;
 }
 
 /**
@@ -81,6 +84,7 @@ export class EventReplayer {
   /** Logs a failure; 1 for a failure, 0 for a success. */
   private report(event: StoredEvent, outcome: HandlerOutcome): number {
     if (outcome.ok) return 0;
+    this.deps.instruments?.handled(outcome.handler, 'failed');
     this.deps.logger.warn(
       `Replay: handler ${outcome.handler} failed on event ${event.id} (${event.type}, #${event.sequenceNumber}): ` +
         describeError(outcome.error),
@@ -93,7 +97,7 @@ export class EventReplayer {
       handler,
       event,
       { attempt: 1, replay: true, handler: handler.name },
-      { defaultTimeoutMs: this.deps.handlerTimeoutMs },
+      { defaultTimeoutMs: this.deps.handlerTimeoutMs, instruments: this.deps.instruments },
     );
   }
 }

@@ -3,16 +3,20 @@ import type { StoredEvent } from '../events/domain-event.js';
 import type { RegisteredHandler } from './subscription-manager.js';
 import type { EventContext } from './subscription.js';
 import { withinHandlerLimits } from './handler-timeout.js';
+import { NO_INSTRUMENTS, type EventBusInstruments } from '../observability/event-bus-instruments.js';
+import { startHandlerSpan } from '../observability/tracing.js';
 
 /** What a delivery tells the handler; the runner adds the attempt's `signal`. */
 export type DeliveryContext = Omit<EventContext, 'signal'>;
 
-/** Bounds of every attempt a delivery makes. */
+/** Bounds of every attempt a delivery makes, and what reports on it. */
 export interface HandlerLimits {
   /** The timeout of handlers that declare none (the bus's `handlerTimeoutMs`). */
   defaultTimeoutMs?: number;
   /** Aborted when shutdown stops waiting for running handlers: their `context.signal` is aborted too. */
   stop?: AbortSignal;
+  /** The bus's metrics: each call's duration, and its success (the caller, which decides, reports a retry or failure). */
+  instruments?: EventBusInstruments;
 }
 
 /** What one handler call came to. A failure says whether the handler's retry policy may try again. */
@@ -27,7 +31,9 @@ const MAX_ERROR_LENGTH = 4000;
 
 /**
  * Runs one handler and turns whatever it throws into an outcome, so the caller can decide per handler
- * (split it off, record it) instead of one failure aborting the siblings.
+ * (split it off, record it) instead of one failure aborting the siblings. Every delivery kind (first
+ * try, retry, re-drive, replay, in memory or through the queue) calls a handler here, so this is
+ * where its span (observability/tracing.ts) and its duration are taken.
  */
 export async function runHandler(
   handler: RegisteredHandler,
@@ -35,16 +41,28 @@ export async function runHandler(
   context: DeliveryContext,
   limits: HandlerLimits = {},
 ): Promise<HandlerOutcome> {
+  const instruments = limits.instruments ?? NO_INSTRUMENTS;
+  const span = startHandlerSpan(event, context);
+  const started = instruments.enabled ? performance.now() : 0;
+  let outcome: HandlerOutcome;
   try {
-    await withinHandlerLimits(
-      handler.name,
-      { timeoutMs: handler.timeoutMs ?? limits.defaultTimeoutMs, stop: limits.stop },
-      (signal) => handler.invoke(event, { ...context, signal }),
+    await span.run(() =>
+      withinHandlerLimits(
+        handler.name,
+        { timeoutMs: handler.timeoutMs ?? limits.defaultTimeoutMs, stop: limits.stop },
+        (signal) => handler.invoke(event, { ...context, signal }),
+      ),
     );
-    return { handler: handler.name, ok: true };
+    outcome = { handler: handler.name, ok: true };
   } catch (thrown) {
-    return failure(handler.name, thrown);
+    outcome = failure(handler.name, thrown);
   }
+  span.end(outcome.ok ? undefined : outcome.error);
+  if (instruments.enabled) {
+    instruments.handlerDuration(handler.name, (performance.now() - started) / 1000);
+    if (outcome.ok) instruments.handled(handler.name, 'success');
+  }
+  return outcome;
 }
 
 /** A failure outcome; `NonRetryableEventError` (by class or by name, e.g. across package copies) is final. */

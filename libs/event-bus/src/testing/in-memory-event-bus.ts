@@ -18,6 +18,8 @@ import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../subscriptions/retry-p
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { InMemoryEventTransport } from '../transport/in-memory/in-memory-event-transport.js';
 import type { RecordedFailure } from './recorded-failure.js';
+import type { EventBusInstruments } from '../observability/event-bus-instruments.js';
+import { checkMetricsOption, createInstruments, type EventBusMetricsOption } from '../observability/metrics-options.js';
 
 export type { EventChangeListener } from '../store/in-memory/in-memory-tables.js';
 
@@ -38,6 +40,8 @@ export interface InMemoryEventBusOptions {
   handlerTimeoutMs?: number;
   /** Receives handler failures (WARN while retries remain, ERROR when a delivery failed). @default Nest's `Logger` */
   logger?: LoggerService;
+  /** Prometheus metrics, as `EventBusModule`'s `metrics` option (no queue: no `event_bus_queue_jobs`). @default false */
+  metrics?: EventBusMetricsOption;
 }
 
 /** What the bus is built from; kept by the subclass for the harness's questions. */
@@ -47,6 +51,7 @@ interface InMemoryBusParts {
   transport: InMemoryEventTransport;
   subscriptions: SubscriptionManager;
   logger: LoggerService;
+  instruments: EventBusInstruments;
 }
 
 export class InMemoryEventBus extends DurableEventBus {
@@ -114,6 +119,8 @@ function inMemoryBusParts(options: InMemoryEventBusOptions): InMemoryBusParts {
   const eventStore = options.eventStore ?? new InMemoryEventStore({ maxPayloadBytes: options.maxPayloadBytes });
   const ledger = eventStore.deliveryLedger();
   const subscriptions = options.subscriptions ?? new SubscriptionManager({ logger });
+  if (options.metrics !== undefined) checkMetricsOption(options.metrics, 'metrics');
+  const instruments = createInstruments(options.metrics, logger);
   const defaultRetry =
     options.defaultRetry === undefined
       ? DEFAULT_RETRY_POLICY
@@ -129,6 +136,7 @@ function inMemoryBusParts(options: InMemoryEventBusOptions): InMemoryBusParts {
         ? undefined
         : validateHandlerTimeout(options.handlerTimeoutMs, 'handlerTimeoutMs'),
     logger,
+    instruments,
   });
-  return { eventStore, ledger, transport, subscriptions, logger };
+  return { eventStore, ledger, transport, subscriptions, logger, instruments };
 }

@@ -4,6 +4,7 @@
  * `deliveryLedger()`; `PersistentEventStore` does, with `TypeOrmDeliveryLedger`.
  */
 import type { EventStore } from '../../store/event-store.js';
+import type { DeliveryGauges } from './delivery-gauges.js';
 import type { DeliveryRecords, EventStatuses, JobIdRecords } from './delivery-records.js';
 import type { FailedDeliveryRecords } from './failed-delivery-records.js';
 import type { Outbox } from './outbox.js';
@@ -16,6 +17,8 @@ export interface DeliveryLedger {
   readonly failed: FailedDeliveryRecords;
   readonly unfinished: UnfinishedEvents;
   readonly outbox: Outbox;
+  /** Failed deliveries and the outbox backlog, read for metrics. */
+  readonly gauges: DeliveryGauges;
   /** Rejects with `EventBusConfigurationError` naming the missing tables when the migrations have not run. */
   assertSchemaMigrated(): Promise<void>;
   /** Connection settings of the store's database, for a transport that keeps its queue there. */

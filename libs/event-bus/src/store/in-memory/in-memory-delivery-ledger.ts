@@ -1,5 +1,6 @@
 import type { DeliveryLedger, StoreConnectionSettings } from '../../core/ports/delivery-ledger.js';
 import { EventBusConfigurationError } from '../../shared/errors.js';
+import { InMemoryDeliveryGauges } from './in-memory-delivery-gauges.js';
 import { InMemoryDeliveryRecords } from './in-memory-delivery-records.js';
 import { InMemoryEventStatuses } from './in-memory-event-statuses.js';
 import { InMemoryFailedDeliveries } from './in-memory-failed-deliveries.js';
@@ -19,6 +20,7 @@ export class InMemoryDeliveryLedger implements DeliveryLedger {
   readonly failed: InMemoryFailedDeliveries;
   readonly unfinished: InMemoryUnfinishedEvents;
   readonly outbox: InMemoryOutbox;
+  readonly gauges: InMemoryDeliveryGauges;
 
   constructor(tables: InMemoryTables) {
     this.statuses = new InMemoryEventStatuses(tables);
@@ -27,6 +29,7 @@ export class InMemoryDeliveryLedger implements DeliveryLedger {
     this.failed = new InMemoryFailedDeliveries(tables);
     this.unfinished = new InMemoryUnfinishedEvents(tables);
     this.outbox = new InMemoryOutbox(tables);
+    this.gauges = new InMemoryDeliveryGauges(tables);
   }
 
   /** There is no schema to migrate. */

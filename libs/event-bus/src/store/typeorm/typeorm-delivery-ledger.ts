@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import type { DeliveryLedger, StoreConnectionSettings } from '../../core/ports/delivery-ledger.js';
 import { postgresClientConfig } from './postgres-client-config.js';
 import { assertSchemaMigrated } from './schema-check.js';
+import { TypeOrmDeliveryGauges } from './typeorm-delivery-gauges.js';
 import { TypeOrmDeliveryRecords } from './typeorm-delivery-records.js';
 import { TypeOrmEventStatuses } from './typeorm-event-statuses.js';
 import { TypeOrmFailedDeliveries } from './typeorm-failed-deliveries.js';
@@ -21,6 +22,7 @@ export class TypeOrmDeliveryLedger implements DeliveryLedger {
   readonly failed: TypeOrmFailedDeliveries;
   readonly unfinished: TypeOrmUnfinishedEvents;
   readonly outbox: TypeOrmOutbox;
+  readonly gauges: TypeOrmDeliveryGauges;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -33,6 +35,7 @@ export class TypeOrmDeliveryLedger implements DeliveryLedger {
     this.failed = new TypeOrmFailedDeliveries(dataSource, storeTimeoutMs);
     this.unfinished = new TypeOrmUnfinishedEvents(dataSource);
     this.outbox = new TypeOrmOutbox(dataSource, storeTimeoutMs);
+    this.gauges = new TypeOrmDeliveryGauges(dataSource, storeTimeoutMs);
   }
 
   assertSchemaMigrated(): Promise<void> {
