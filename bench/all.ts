@@ -10,7 +10,7 @@ import { readBenchConfig } from './support/bench-config.js';
 import { readResultsFile, resultsFilePath } from './support/bench-results.js';
 import { resultsMarkdown } from './support/results-table.js';
 
-const BENCHMARKS = ['raw', 'naive', 'throughput', 'latency', 'replay', 'query', 'scale'];
+const BENCHMARKS = ['raw', 'naive', 'throughput', 'latency', 'replay', 'query', 'scale', 'observability'];
 
 const args = process.argv.slice(2);
 const config = readBenchConfig(args);
