@@ -10,7 +10,18 @@ import { readBenchConfig } from './support/bench-config.js';
 import { readResultsFile, resultsFilePath } from './support/bench-results.js';
 import { resultsMarkdown } from './support/results-table.js';
 
-const BENCHMARKS = ['raw', 'naive', 'throughput', 'latency', 'replay', 'query', 'scale', 'versions', 'ordered'];
+const BENCHMARKS = [
+  'raw',
+  'naive',
+  'throughput',
+  'latency',
+  'replay',
+  'query',
+  'scale',
+  'versions',
+  'ordered',
+  'observability',
+];
 
 const args = process.argv.slice(2);
 const config = readBenchConfig(args);

@@ -15,7 +15,7 @@ import type { BenchRedisConnection } from '../support/bench-redis.js';
 import { createBenchQueue } from '../support/bench-queues.js';
 import { SqlRecorder } from '../support/sql-recorder.js';
 
-export interface LibraryBusOptions extends Pick<EventBusCoreOptions, 'worker' | 'relay'> {
+export interface LibraryBusOptions extends Pick<EventBusCoreOptions, 'worker' | 'relay' | 'metrics'> {
   queueName: string;
   /** `postgres`: BullMQ's PostgreSQL backend, no Redis (see `createPostgresBackendBus`). @default 'redis' */
   backend?: 'redis' | 'postgres';
@@ -53,6 +53,7 @@ export async function buildLibraryBus(
     eventStore: store,
     worker: options.worker,
     relay: options.relay,
+    metrics: options.metrics,
     // Start-up lines would drown the tables; warnings and errors still show.
     logger: new ConsoleLogger('EventBus', { logLevels: ['warn', 'error'] }),
   });
@@ -61,15 +62,23 @@ export async function buildLibraryBus(
   return { bus, store };
 }
 
-/** A bus of the run, closed (and its queue obliterated) at cleanup. */
-export async function createLibraryBus(env: BenchEnvironment, options: LibraryBusOptions): Promise<LibraryBus> {
+/**
+ * A bus of the run, closed (and its queue obliterated) at cleanup. `ownDatabase`: in a database of
+ * its own, for a second library bus of the same run (one bus's relay and lost-job recovery would
+ * take up the other's rows in a shared `event_store`).
+ */
+export async function createLibraryBus(
+  env: BenchEnvironment,
+  options: LibraryBusOptions & { ownDatabase?: boolean },
+): Promise<LibraryBus> {
   // Created first, so it is obliterated after the bus has closed (cleanups run last-first).
   const queue = createBenchQueue(env, options.queueName);
   const sql = new SqlRecorder();
-  const dataSource = await env.openDataSource({ entities: eventBusEntities, logger: sql });
+  const own = options.ownDatabase ? await env.createDatabase(options.queueName) : undefined;
+  const dataSource = await env.openDataSource({ url: own?.url, entities: eventBusEntities, logger: sql });
   const { bus, store } = await buildLibraryBus(dataSource, env.redis, env.prefix, options);
   env.onCleanup(() => bus.close());
-  return { bus, store, queue, db: env.dataSource, sql };
+  return { bus, store, queue, db: own?.dataSource ?? env.dataSource, sql };
 }
 
 /**

@@ -209,6 +209,29 @@ describe.each(transportBackends())('workflow engine app (%s queue backend)', (ba
     await request(http).get(`/workflows/${workflowId}`).expect(200);
   });
 
+  it('serves the event bus metrics at /metrics, in Prometheus text format', async () => {
+    await request(http).post('/workflows').send({}).expect(201);
+    const scrape = await request(http)
+      .get('/metrics')
+      .expect(200)
+      .expect('content-type', /text\/plain/);
+    for (const name of [
+      'event_bus_published_total',
+      'event_bus_handled_total',
+      'event_bus_handler_duration_seconds',
+      'event_bus_failed_deliveries',
+      'event_bus_queue_jobs',
+      'event_bus_outbox_pending',
+      'event_bus_outbox_oldest_seconds',
+      'event_bus_ordered_lag_events',
+    ]) {
+      expect(scrape.text).toContain(`# TYPE ${name} `);
+    }
+    expect(scrape.text).toMatch(/^event_bus_published_total\{type="workflow\.started"\} [1-9]\d*$/m);
+    expect(scrape.text).toMatch(/^event_bus_queue_jobs\{state="waiting"\} \d+$/m);
+    expect(scrape.text).toMatch(/^event_bus_failed_deliveries \d+$/m);
+  });
+
   it('reports readiness of PostgreSQL and the queue, serves the page and the queue dashboard', async () => {
     const health = await request(http).get('/health').expect(200);
     expect(health.body).toMatchObject({

@@ -272,6 +272,20 @@ export function deliveryLedgerContract(open: () => Promise<DeliveryLedgerSubject
       ]);
     });
 
+    it('reads the gauges: failed deliveries, and the events not dispatched yet with the age of the oldest', async () => {
+      expect(await ledger.gauges.read()).toEqual({ failedDeliveries: 0, outboxPending: 0, outboxOldestSeconds: 0 });
+      const [a, b, failed] = [await stored(), await stored(), await stored()];
+      await ledger.jobIds.recordJobIds([b.id], ['jb']);
+      await ledger.statuses.markProcessing([failed.id], [failed.id]);
+      await ledger.deliveries.insertMissing([record(failed.id)]);
+      await ledger.deliveries.saveAttempt(record(failed.id, { status: 'failed', attempts: 2 }));
+      const gauges = await ledger.gauges.read();
+      expect(gauges).toMatchObject({ failedDeliveries: 1, outboxPending: 1 });
+      expect(gauges.outboxOldestSeconds).toBeGreaterThanOrEqual(0);
+      await ledger.jobIds.recordJobIds([a.id], ['ja']);
+      expect(await ledger.gauges.read()).toMatchObject({ outboxPending: 0, outboxOldestSeconds: 0 });
+    });
+
     it('claims the events not dispatched yet and records the job ids their dispatch resolved to', async () => {
       const [a, b] = [await stored(), await stored()];
       await ledger.jobIds.recordJobIds([b.id], ['jb']);

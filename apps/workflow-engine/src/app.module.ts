@@ -2,10 +2,12 @@ import { Module, ValidationPipe, type DynamicModule } from '@nestjs/common';
 import { APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { EventBusModule } from '@app/event-bus';
+import { Registry } from 'prom-client';
 import { APP_CONFIG, type ResolvedAppConfig } from './infrastructure/config/app-config.js';
 import { AppConfigModule } from './infrastructure/config/app-config.module.js';
 import { QueueDashboardModule } from './infrastructure/dashboard/queue-dashboard.module.js';
 import { HealthModule } from './infrastructure/health/health.module.js';
+import { MetricsModule } from './infrastructure/metrics/metrics.module.js';
 import { PageController } from './infrastructure/page/page.controller.js';
 import { appMigrations } from './migrations/index.js';
 import { WorkflowsModule } from './workflows/workflows.module.js';
@@ -32,9 +34,10 @@ export class AppModule {
           migrationsRun: true,
           installExtensions: false,
         }),
+        MetricsModule,
         EventBusModule.forRootAsync({
-          inject: [APP_CONFIG],
-          useFactory: (settings: ResolvedAppConfig) => ({
+          inject: [APP_CONFIG, Registry],
+          useFactory: (settings: ResolvedAppConfig, registry: Registry) => ({
             ...(settings.queue.backend === 'redis'
               ? { backend: 'redis' as const, connection: settings.queue.connection }
               : { backend: 'postgres' as const }),
@@ -43,6 +46,8 @@ export class AppModule {
             concurrency: settings.concurrency,
             // Handlers that declare no policy (the node runner) use this one.
             defaultRetry: settings.nodeRetry,
+            // Served at GET /metrics (infrastructure/metrics).
+            metrics: { registry },
           }),
         }),
         WorkflowsModule,

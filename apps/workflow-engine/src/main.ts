@@ -10,6 +10,7 @@ import { AppModule } from './app.module.js';
 import { loadConfig, type ResolvedAppConfig } from './infrastructure/config/app-config.js';
 import { describeMode } from './infrastructure/config/describe-mode.js';
 import { launchEmbeddedPostgres, type EmbeddedPostgres } from './infrastructure/database/embedded-postgres.launcher.js';
+import { startConsoleTracing } from './infrastructure/tracing/console-tracing.js';
 
 const logger = new Logger('WorkflowEngine');
 
@@ -17,6 +18,8 @@ async function bootstrap(): Promise<void> {
   // A `.env` file (see .env.example; git-ignored) fills in what the environment does not set.
   if (existsSync('.env')) process.loadEnvFile('.env');
   const config = loadConfig();
+  // Before anything publishes: the bus's spans go to the SDK registered here (OTEL_TRACES_CONSOLE=1).
+  if (startConsoleTracing()) logger.log('OTEL_TRACES_CONSOLE=1: spans are printed to the console');
   let embedded: EmbeddedPostgres | undefined;
   if (!config.databaseUrl) {
     logger.log(`DATABASE_URL is unset: starting the embedded PostgreSQL (data in ${config.embedded.dataDir})`);

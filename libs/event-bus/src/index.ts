@@ -50,6 +50,7 @@ export type {
   RedisConnectionOptions,
   RelayOptions,
 } from './core/event-bus.options.js';
+export type { EventBusMetricsOption, EventBusMetricsOptions } from './observability/metrics-options.js';
 export * from './shared/errors.js';
 
 // Building the bus by hand (scripts, tests): the TypeORM store and the BullMQ bus.

@@ -31,6 +31,9 @@ import { EventReplayer } from './event-replayer.js';
 import { checkFailedDeliveryFilter } from './failed-delivery-filter.js';
 import type { DeliveryLedger } from './ports/delivery-ledger.js';
 import type { EventTransport } from './ports/event-transport.js';
+import { busGaugeSource } from './bus-gauge-source.js';
+import { NO_INSTRUMENTS, type EventBusInstruments } from '../observability/event-bus-instruments.js';
+import { startPublishTrace } from '../observability/tracing.js';
 
 /** What the core bus is built from. */
 export interface DurableEventBusParts {
@@ -50,6 +53,8 @@ export interface DurableEventBusParts {
   startHint?: string;
   /** How ordered handlers run where the transport consumes. */
   ordered: OrderedRunSettings;
+  /** Its metrics (`metrics` option); the transport reports handler calls to the same. @default none */
+  instruments?: EventBusInstruments;
 }
 
 export class DurableEventBus extends EventBus {
@@ -63,16 +68,21 @@ export class DurableEventBus extends EventBus {
   private closing?: Promise<void>;
   /** Set once `close()` has finished. */
   private closed = false;
+  private readonly instruments: EventBusInstruments;
+  /** Stops reporting this bus's gauges; set while started. */
+  private detachGauges?: () => void;
 
   constructor(private readonly parts: DurableEventBusParts) {
     super();
     this.payloadLimit = payloadLimitToCheck(parts.maxPayloadBytes, parts.eventStore);
+    this.instruments = parts.instruments ?? NO_INSTRUMENTS;
     this.replayer = new EventReplayer({
       eventStore: parts.eventStore,
       subscriptions: parts.subscriptions,
       logger: parts.logger,
       handlerTimeoutMs: parts.handlerTimeoutMs,
       transactions: parts.ledger.transactions,
+      instruments: this.instruments,
     });
     this.ordered = new OrderedHandlers({
       log: parts.ledger.ordered,
@@ -82,6 +92,7 @@ export class DurableEventBus extends EventBus {
         run: (work) => parts.ledger.transactions.run(work),
         atomic: parts.ledger.inbox.transactional,
       },
+      instruments: this.instruments,
       logger: parts.logger,
       settings: parts.ordered,
     });
@@ -125,7 +136,7 @@ export class DurableEventBus extends EventBus {
   async publish<P = unknown>(event: NewDomainEvent<P>, options?: PublishOptions): Promise<StoredEvent<P>> {
     const publisher = await this.ready('publish');
     if (this.payloadLimit !== undefined) validateEvent(event, { maxPayloadBytes: this.payloadLimit });
-    const [stored] = await this.publishWith(publisher, [event], true, options);
+    const [stored] = await this.traced([event], (traced) => this.publishWith(publisher, traced, true, options));
     return stored as StoredEvent<P>;
   }
 
@@ -137,7 +148,7 @@ export class DurableEventBus extends EventBus {
     if (options?.expectedVersion !== undefined) checkExpectedVersion(options.expectedVersion);
     if (events.length === 0) return [];
     if (this.payloadLimit !== undefined) prepareEvents(events, { maxPayloadBytes: this.payloadLimit });
-    const stored = await this.publishWith(publisher, events, false, options);
+    const stored = await this.traced(events, (traced) => this.publishWith(publisher, traced, false, options));
     return stored as StoredEvent<P>[];
   }
 
@@ -231,12 +242,36 @@ export class DurableEventBus extends EventBus {
 
   private async start(): Promise<void> {
     const { eventStore, ledger, transport, logger } = this.parts;
-    // Before anything connects: an unmigrated database is a configuration error, not an outage.
+    // Before anything connects: a missing prom-client and an unmigrated database are configuration errors.
+    await this.instruments.ready();
     await ledger.assertSchemaMigrated();
     await transport.start();
-    this.publisher = new EventPublisher(eventStore, transport, ledger, logger);
+    this.publisher = new EventPublisher(eventStore, transport, ledger, logger, this.instruments);
+    this.detachGauges = this.instruments.attach(
+      busGaugeSource(ledger.gauges, transport, () => this.getOrderedHandlers()),
+    );
     // Ordered handlers run where queue handlers do: in a consuming process.
     if (transport.consuming) await this.ordered.start();
+  }
+
+  /**
+   * Publishes inside one `publish <type>` span per event, the events carrying its trace context
+   * (observability/tracing.ts); without an OpenTelemetry SDK, publishes as they are.
+   */
+  private async traced(
+    events: NewDomainEvent[],
+    publish: (events: NewDomainEvent[]) => Promise<StoredEvent[]>,
+  ): Promise<StoredEvent[]> {
+    const trace = startPublishTrace(events);
+    if (!trace) return publish(events);
+    try {
+      const stored = await publish(trace.events);
+      trace.end({ stored });
+      return stored;
+    } catch (error) {
+      trace.end({ error });
+      throw error;
+    }
   }
 
   /**
@@ -247,6 +282,8 @@ export class DurableEventBus extends EventBus {
   private async stop(): Promise<void> {
     const publisher = this.publisher;
     if (!publisher) return; // never started: nothing to stop
+    this.detachGauges?.();
+    this.detachGauges = undefined;
     const { transport, closeStepTimeoutMs } = this.parts;
     const errors: unknown[] = [];
     const step = async (work: () => Promise<void>): Promise<void> => {

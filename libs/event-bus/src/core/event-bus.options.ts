@@ -1,5 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import type { RetryPolicy } from '../subscriptions/retry-policy.js';
+import type { EventBusMetricsOption } from '../observability/metrics-options.js';
 
 /** Where BullMQ keeps its queue when `backend` is `'redis'`: a URL, or the seed's host/port/password shape. */
 export interface RedisConnectionOptions {
@@ -115,6 +116,12 @@ export interface EventBusCoreOptions {
    * store's (`PersistentEventStoreOptions.storeTimeoutMs`). @default 5000
    */
   storeTimeoutMs?: number;
+  /**
+   * Prometheus metrics through prom-client (an optional peer dependency): `true` registers them in
+   * prom-client's default registry, `{ registry }` in yours. See the README's Operations section.
+   * @default false
+   */
+  metrics?: EventBusMetricsOption;
   logger?: LoggerService;
 }
 

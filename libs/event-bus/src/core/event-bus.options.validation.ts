@@ -3,6 +3,7 @@ import { MAX_JOB_BATCH_SIZE, type EventBusCoreOptions } from './event-bus.option
 import { validateRetryPolicy } from '../subscriptions/backoff.js';
 import { validateHandlerTimeout } from '../subscriptions/handler-timeout.js';
 import { describeValue } from '../shared/describe-value.js';
+import { checkMetricsOption } from '../observability/metrics-options.js';
 
 /**
  * Checks every option of `EventBusCoreOptions` once, at start-up, and fails with an
@@ -70,6 +71,7 @@ const CHECKS: Record<string, Check> = {
       lostJobCheckIntervalMs: checkPositiveInteger,
     });
   },
+  metrics: checkMetricsOption,
   logger: (value, option) => {
     const logger = value as Record<string, unknown>;
     if (!isObject(value) || !['log', 'error', 'warn'].every((method) => typeof logger[method] === 'function')) {

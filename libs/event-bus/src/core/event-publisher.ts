@@ -22,6 +22,7 @@ import { JobIdRecorder } from './job-id-recorder.js';
 import type { JobIdRecords } from './ports/delivery-records.js';
 import type { EventTransport } from './ports/event-transport.js';
 import type { Outbox } from './ports/outbox.js';
+import { NO_INSTRUMENTS, type EventBusInstruments } from '../observability/event-bus-instruments.js';
 
 interface PublishCall {
   events: NewDomainEvent[];
@@ -54,6 +55,8 @@ export class EventPublisher {
     /** The store's side of the publish path; its statements are bounded by the store's deadline. */
     private readonly ledger: { jobIds: JobIdRecords; outbox: Pick<Outbox, 'notifyOnCommit'> },
     private readonly logger: LoggerService,
+    /** Counts the events each publish stored (`event_bus_published_total`). */
+    private readonly instruments: EventBusInstruments = NO_INSTRUMENTS,
   ) {
     this.jobIds = new JobIdRecorder(ledger.jobIds, logger);
     this.batcher = new MicroBatcher((calls) => this.flush(calls), {
@@ -113,8 +116,11 @@ export class EventPublisher {
   ): Promise<StoredEvent[]> {
     this.refuseIfClosed();
     const appended = await this.append(events, single, { manager, expectedVersion });
-    const fresh = uniqueIds(appended.filter((entry) => entry.inserted).map((entry) => entry.event));
+    const inserted = appended.filter((entry) => entry.inserted).map((entry) => entry.event);
+    const fresh = uniqueIds(inserted);
     await this.ledger.outbox.notifyOnCommit(fresh, manager);
+    // Counted once stored in the caller's transaction: a rollback after this is not seen here.
+    this.countPublished(inserted);
     return appended.map(({ event }) => event);
   }
 
@@ -153,6 +159,7 @@ export class EventPublisher {
   /** Enqueues the events this call inserted and shows their job ids in their metadata. */
   private async dispatchInserted(appended: readonly AppendedEvent[]): Promise<void> {
     const fresh = appended.filter((entry) => entry.inserted);
+    this.countPublished(fresh.map((entry) => entry.event));
     const jobIds = await this.enqueue(fresh.map((entry) => entry.event));
     for (const { event } of fresh) {
       const jobId = jobIds.get(event.id);
@@ -234,6 +241,19 @@ export class EventPublisher {
     ids.forEach((id, index) => recorded.set(id, jobIds[index]));
     this.jobIds.record(ids, jobIds);
     return recorded;
+  }
+
+  /** Events stored by this publish, identical duplicates within one batch counted once. */
+  private countPublished(events: readonly StoredEvent[]): void {
+    if (!this.instruments.enabled || events.length === 0) return;
+    const seen = new Set<string>();
+    const types: string[] = [];
+    for (const event of events) {
+      if (seen.has(event.id)) continue;
+      seen.add(event.id);
+      types.push(event.type);
+    }
+    this.instruments.published(types);
   }
 
   private reportEnqueueFailure(error: Error): void {

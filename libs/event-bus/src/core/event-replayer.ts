@@ -6,6 +6,7 @@ import type { EventStore, EventStreamFilter } from '../store/event-store.js';
 import type { RegisteredHandler, SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { describeError, runHandler } from '../subscriptions/handler-runner.js';
 import type { HandlerOutcome, TransactionalRun } from '../subscriptions/handler-runner.js';
+import type { EventBusInstruments } from '../observability/event-bus-instruments.js';
 import { runInTransactionOf, type HandlerTransactions } from './ports/handler-inbox.js';
 
 export interface EventReplayerDeps {
@@ -18,6 +19,8 @@ export interface EventReplayerDeps {
   handlerTimeoutMs?: number;
   /** Transactional handlers run in a transaction of the store's database, without the inbox check. */
   transactions: HandlerTransactions;
+  /** The bus's metrics: a replayed call counts as `success` or `failed` (a replay does not retry). */
+  instruments?: EventBusInstruments;
 }
 
 /**
@@ -102,6 +105,7 @@ export class EventReplayer {
   /** Logs a failure; 1 for a failure, 0 for a success. */
   private report(event: StoredEvent, outcome: HandlerOutcome): number {
     if (outcome.ok) return 0;
+    this.deps.instruments?.handled(outcome.handler, 'failed');
     this.deps.logger.warn(
       `Replay: handler ${outcome.handler} failed on event ${event.id} (${event.type}, #${event.sequenceNumber}): ` +
         describeError(outcome.error),
@@ -114,7 +118,7 @@ export class EventReplayer {
       handler,
       event,
       { attempt: 1, replay: true, handler: handler.name },
-      { defaultTimeoutMs: this.deps.handlerTimeoutMs },
+      { defaultTimeoutMs: this.deps.handlerTimeoutMs, instruments: this.deps.instruments },
       this.transactions,
     );
   }

@@ -80,6 +80,14 @@ describe('differingFields', () => {
     ).toEqual(['type', 'tenantId', 'payload', 'metadata']);
   });
 
+  it('ignores the trace context: a repeat published from another trace is the same event', () => {
+    const traced = { ...stored, metadata: { workflowId: 'w', traceparent: '00-aa-bb-01', tracestate: 'k=v' } };
+    expect(differingFields(traced, incoming({ metadata: { workflowId: 'w', traceparent: '00-cc-dd-01' } }))).toEqual(
+      [],
+    );
+    expect(differingFields(traced, incoming({}))).toEqual([]);
+  });
+
   it('treats absent and empty metadata alike', () => {
     const bare = { ...stored, metadata: undefined };
     expect(differingFields(bare, prepareEvent({ ...rest, metadata: {} }))).toEqual([]);

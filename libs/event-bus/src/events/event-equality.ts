@@ -22,8 +22,9 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
 
 /**
  * The fields in which `incoming` differs from the `stored` event of the same id; empty when it is
- * the same event (an idempotent repeat). The stored `metadata.jobId` is the bus's, never compared;
- * the timestamp counts only when the caller gave one.
+ * the same event (an idempotent repeat). The stored `metadata.jobId` is the bus's, and the trace
+ * context (`traceparent`, `tracestate`) says who published, not what: neither is compared, so a
+ * repeat from another trace is still the same event. The timestamp counts only when the caller gave one.
  */
 export function differingFields(stored: DomainEvent, incoming: ValidatedEvent): string[] {
   const fields: string[] = [];
@@ -31,14 +32,14 @@ export function differingFields(stored: DomainEvent, incoming: ValidatedEvent): 
   if (stored.type !== event.type) fields.push('type');
   if (stored.tenantId !== event.tenantId) fields.push('tenantId');
   if (!jsonEqual(stored.payload, event.payload)) fields.push('payload');
-  if (!jsonEqual(withoutJobId(stored.metadata), withoutJobId(event.metadata))) fields.push('metadata');
+  if (!jsonEqual(comparedMetadata(stored.metadata), comparedMetadata(event.metadata))) fields.push('metadata');
   if (incoming.timestampGiven && Date.parse(stored.timestamp) !== Date.parse(event.timestamp)) fields.push('timestamp');
   return fields;
 }
 
-/** Metadata as the caller gave it: without the bus's `jobId`, and `{}` the same as none. */
-function withoutJobId(metadata: DomainEvent['metadata']): Record<string, unknown> {
+/** Metadata as compared: without the bus's `jobId` and the trace context, and `{}` the same as none. */
+function comparedMetadata(metadata: DomainEvent['metadata']): Record<string, unknown> {
   if (!metadata) return {};
-  const { jobId: _jobId, ...rest } = metadata;
+  const { jobId: _jobId, traceparent: _traceparent, tracestate: _tracestate, ...rest } = metadata;
   return rest;
 }

@@ -304,6 +304,7 @@ export class OrderedConsumer {
       final,
       note: final ? '' : ` — its key ${lane.key} waits for the retry`,
     });
+    this.options.limits.instruments?.handled(handler.name, final ? 'failed' : 'retry');
     if (!final) {
       const delay = retryDelay(policy, queued.attempt, outcome.error);
       queued.attempt += 1;

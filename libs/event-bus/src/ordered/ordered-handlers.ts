@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { LoggerService } from '@nestjs/common';
 import type { HandlerTransactions } from '../core/ports/handler-inbox.js';
+import type { EventBusInstruments } from '../observability/event-bus-instruments.js';
 import type { OrderedLog } from '../core/ports/ordered-log.js';
 import { EventBusConfigurationError } from '../shared/errors.js';
 import type { RetryPolicy } from '../subscriptions/retry-policy.js';
@@ -47,6 +48,8 @@ export class OrderedHandlers {
       subscriptions: SubscriptionManager;
       failures: OrderedFailures;
       transactions: HandlerTransactions & { atomic: boolean };
+      /** The bus's metrics: ordered calls count as any handler's (`success`, `retry`, `failed`). */
+      instruments: EventBusInstruments;
       logger: LoggerService;
       settings: OrderedRunSettings;
     },
@@ -54,7 +57,7 @@ export class OrderedHandlers {
 
   /** Starts a consumer for each ordered handler registered now. */
   async start(): Promise<void> {
-    const { log, subscriptions, failures, transactions, logger, settings } = this.deps;
+    const { log, subscriptions, failures, transactions, instruments, logger, settings } = this.deps;
     for (const handler of subscriptions.orderedHandlers()) {
       if (this.consumers.has(handler.name)) continue;
       const consumer = new OrderedConsumer({
@@ -64,7 +67,7 @@ export class OrderedHandlers {
         takeoverMs: settings.takeoverMs,
         concurrency: settings.concurrency,
         defaultRetry: settings.defaultRetry,
-        limits: { defaultTimeoutMs: settings.handlerTimeoutMs, stop: this.stopSignal.signal },
+        limits: { defaultTimeoutMs: settings.handlerTimeoutMs, stop: this.stopSignal.signal, instruments },
         failures,
         transactions,
         logger,

@@ -5,6 +5,7 @@ import type { HandlerFailure } from './handler-runner.js';
 import { retryDelay } from './retry-delay.js';
 import type { RetryPolicy } from './retry-policy.js';
 import type { RegisteredHandler } from './subscription-manager.js';
+import type { EventBusInstruments } from '../observability/event-bus-instruments.js';
 
 /** What follows a handler's failed first try: its policy, whether it is retried, and after how long. */
 export interface FirstFailurePlan {
@@ -15,7 +16,7 @@ export interface FirstFailurePlan {
 }
 
 /**
- * Decides, and logs, what a failed first try leads to, by the handler's policy (or the default). One
+ * Decides, logs and counts (`event_bus_handled_total`), what a failed first try leads to, by the handler's policy (or the default). One
  * rule for every transport: the BullMQ event-job processor and the in-memory one both ask here.
  */
 export function planFirstFailure(
@@ -24,9 +25,11 @@ export function planFirstFailure(
   failure: HandlerFailure,
   defaultRetry: RetryPolicy,
   logger: LoggerService,
+  instruments?: EventBusInstruments,
 ): FirstFailurePlan {
   const policy = handler.retry ?? defaultRetry;
   const retry = failure.retryable && policy.maxAttempts > 1;
+  instruments?.handled(handler.name, retry ? 'retry' : 'failed');
   logHandlerFailure(logger, {
     handler: handler.name,
     event,

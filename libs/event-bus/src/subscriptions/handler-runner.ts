@@ -4,16 +4,20 @@ import type { StoredEvent } from '../events/domain-event.js';
 import type { RegisteredHandler } from './subscription-manager.js';
 import type { EventContext } from './subscription.js';
 import { withinHandlerLimits } from './handler-timeout.js';
+import { NO_INSTRUMENTS, type EventBusInstruments } from '../observability/event-bus-instruments.js';
+import { startHandlerSpan } from '../observability/tracing.js';
 
 /** What a delivery tells the handler; the runner adds the attempt's `signal` (and a transaction's `manager`). */
 export type DeliveryContext = Omit<EventContext, 'signal' | 'manager'>;
 
-/** Bounds of every attempt a delivery makes. */
+/** Bounds of every attempt a delivery makes, and what reports on it. */
 export interface HandlerLimits {
   /** The timeout of handlers that declare none (the bus's `handlerTimeoutMs`). */
   defaultTimeoutMs?: number;
   /** Aborted when shutdown stops waiting for running handlers: their `context.signal` is aborted too. */
   stop?: AbortSignal;
+  /** The bus's metrics: each call's duration, and its success (the caller, which decides, reports a retry or failure). */
+  instruments?: EventBusInstruments;
 }
 
 /**
@@ -39,7 +43,9 @@ const MAX_ERROR_LENGTH = 4000;
 
 /**
  * Runs one handler and turns whatever it throws into an outcome, so the caller can decide per handler
- * (split it off, record it) instead of one failure aborting the siblings.
+ * (split it off, record it) instead of one failure aborting the siblings. Every delivery kind (first
+ * try, retry, re-drive, replay, ordered, in memory or through the queue) calls a handler here, so
+ * this is where its span (observability/tracing.ts) and its duration are taken.
  *
  * A transactional handler runs through `transactions`, its limits inside the transaction, so an
  * attempt that times out is rolled back. Its run being skipped (the inbox says it handled the event
@@ -52,6 +58,9 @@ export async function runHandler(
   limits: HandlerLimits = {},
   transactions?: TransactionalRun,
 ): Promise<HandlerOutcome> {
+  const instruments = limits.instruments ?? NO_INSTRUMENTS;
+  const span = startHandlerSpan(event, context);
+  const started = instruments.enabled ? performance.now() : 0;
   const attempt = (manager?: EntityManager): Promise<void> =>
     withinHandlerLimits(
       handler.name,
@@ -63,19 +72,28 @@ export async function runHandler(
       },
       (signal) => handler.invoke(event, manager ? { ...context, manager, signal } : { ...context, signal }),
     );
+  let outcome: HandlerOutcome;
   try {
-    if (!handler.transactional) await attempt();
-    else if (transactions) await transactions(event.id, handler.name, attempt);
-    else {
-      // Every delivery path passes one; running without it would silently lose the exactly-once promise.
-      throw new EventBusError(
-        `Handler ${handler.name} is transactional, but this delivery has no transaction to run it in`,
-      );
-    }
-    return { handler: handler.name, ok: true };
+    await span.run(async () => {
+      if (!handler.transactional) await attempt();
+      else if (transactions) await transactions(event.id, handler.name, attempt);
+      else {
+        // Every delivery path passes one; running without it would silently lose the exactly-once promise.
+        throw new EventBusError(
+          `Handler ${handler.name} is transactional, but this delivery has no transaction to run it in`,
+        );
+      }
+    });
+    outcome = { handler: handler.name, ok: true };
   } catch (thrown) {
-    return failure(handler.name, thrown);
+    outcome = failure(handler.name, thrown);
   }
+  span.end(outcome.ok ? undefined : outcome.error);
+  if (instruments.enabled) {
+    instruments.handlerDuration(handler.name, (performance.now() - started) / 1000);
+    if (outcome.ok) instruments.handled(handler.name, 'success');
+  }
+  return outcome;
 }
 
 /** A failure outcome; `NonRetryableEventError` (by class or by name, e.g. across package copies) is final. */

@@ -19,6 +19,8 @@ import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../subscriptions/retry-p
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { InMemoryEventTransport } from '../transport/in-memory/in-memory-event-transport.js';
 import type { RecordedFailure } from './recorded-failure.js';
+import type { EventBusInstruments } from '../observability/event-bus-instruments.js';
+import { checkMetricsOption, createInstruments, type EventBusMetricsOption } from '../observability/metrics-options.js';
 
 export type { EventChangeListener } from '../store/in-memory/in-memory-tables.js';
 
@@ -39,6 +41,8 @@ export interface InMemoryEventBusOptions {
   handlerTimeoutMs?: number;
   /** Receives handler failures (WARN while retries remain, ERROR when a delivery failed). @default Nest's `Logger` */
   logger?: LoggerService;
+  /** Prometheus metrics, as `EventBusModule`'s `metrics` option (no queue: no `event_bus_queue_jobs`). @default false */
+  metrics?: EventBusMetricsOption;
 }
 
 /** What the bus is built from; kept by the subclass for the harness's questions. */
@@ -49,6 +53,7 @@ interface InMemoryBusParts {
   subscriptions: SubscriptionManager;
   logger: LoggerService;
   ordered: OrderedRunSettings;
+  instruments: EventBusInstruments;
 }
 
 export class InMemoryEventBus extends DurableEventBus {
@@ -116,6 +121,8 @@ function inMemoryBusParts(options: InMemoryEventBusOptions): InMemoryBusParts {
   const eventStore = options.eventStore ?? new InMemoryEventStore({ maxPayloadBytes: options.maxPayloadBytes });
   const ledger = eventStore.deliveryLedger();
   const subscriptions = options.subscriptions ?? new SubscriptionManager({ logger });
+  if (options.metrics !== undefined) checkMetricsOption(options.metrics, 'metrics');
+  const instruments = createInstruments(options.metrics, logger);
   const defaultRetry =
     options.defaultRetry === undefined
       ? DEFAULT_RETRY_POLICY
@@ -133,6 +140,7 @@ function inMemoryBusParts(options: InMemoryEventBusOptions): InMemoryBusParts {
     shutdownTimeoutMs,
     handlerTimeoutMs,
     logger,
+    instruments,
   });
   const ordered = {
     takeoverMs: EVENT_BUS_DEFAULTS.orderedTakeoverMs,
@@ -141,5 +149,5 @@ function inMemoryBusParts(options: InMemoryEventBusOptions): InMemoryBusParts {
     handlerTimeoutMs,
     shutdownTimeoutMs,
   };
-  return { eventStore, ledger, transport, subscriptions, logger, ordered };
+  return { eventStore, ledger, transport, subscriptions, logger, ordered, instruments };
 }

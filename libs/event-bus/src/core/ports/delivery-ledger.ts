@@ -4,6 +4,7 @@
  * `deliveryLedger()`; `PersistentEventStore` does, with `TypeOrmDeliveryLedger`.
  */
 import type { EventStore } from '../../store/event-store.js';
+import type { DeliveryGauges } from './delivery-gauges.js';
 import type { DeliveryRecords, EventStatuses, JobIdRecords } from './delivery-records.js';
 import type { FailedDeliveryRecords } from './failed-delivery-records.js';
 import type { OrderedLog } from './ordered-log.js';
@@ -24,6 +25,8 @@ export interface DeliveryLedger {
   readonly inbox: HandlerInbox;
   /** Transactional handlers in replays: a transaction without the inbox check. */
   readonly transactions: HandlerTransactions;
+  /** Failed deliveries and the outbox backlog, read for metrics. */
+  readonly gauges: DeliveryGauges;
   /** Rejects with `EventBusConfigurationError` naming the missing tables when the migrations have not run. */
   assertSchemaMigrated(): Promise<void>;
   /** Connection settings of the store's database, for a transport that keeps its queue there. */

@@ -53,6 +53,12 @@ export interface EventTransport {
   /** Re-drives failed deliveries (the ledger's records) as new deliveries; resolves to how many. */
   redriveFailed(filter: FailedDeliveryFilter): Promise<number>;
 
+  /**
+   * Its jobs by state (`waiting`, `active`, `delayed`, `failed`, …) for the `event_bus_queue_jobs`
+   * gauge; absent, or `undefined`, when it has no queue to count. The caller bounds the wait.
+   */
+  jobCounts?(): Promise<Readonly<Record<string, number>> | undefined>;
+
   /** Stops taking work and lets running handlers finish, within the shutdown deadline. */
   drain(): Promise<void>;
 

@@ -1,5 +1,6 @@
 import type { DeliveryLedger, StoreConnectionSettings } from '../../core/ports/delivery-ledger.js';
 import { EventBusConfigurationError } from '../../shared/errors.js';
+import { InMemoryDeliveryGauges } from './in-memory-delivery-gauges.js';
 import { InMemoryDeliveryRecords } from './in-memory-delivery-records.js';
 import { InMemoryEventStatuses } from './in-memory-event-statuses.js';
 import { InMemoryFailedDeliveries } from './in-memory-failed-deliveries.js';
@@ -24,6 +25,7 @@ export class InMemoryDeliveryLedger implements DeliveryLedger {
   readonly ordered: InMemoryOrderedLog;
   readonly inbox: InMemoryHandlerInbox;
   readonly transactions: InMemoryHandlerInbox;
+  readonly gauges: InMemoryDeliveryGauges;
 
   /** `ordered` is the store's own: checkpoints outlive a ledger, as their table does. */
   constructor(tables: InMemoryTables, ordered = new InMemoryOrderedLog(tables)) {
@@ -36,6 +38,7 @@ export class InMemoryDeliveryLedger implements DeliveryLedger {
     this.ordered = ordered;
     this.inbox = new InMemoryHandlerInbox(tables);
     this.transactions = this.inbox;
+    this.gauges = new InMemoryDeliveryGauges(tables);
   }
 
   /** There is no schema to migrate. */

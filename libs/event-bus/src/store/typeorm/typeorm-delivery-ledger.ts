@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import type { DeliveryLedger, StoreConnectionSettings } from '../../core/ports/delivery-ledger.js';
 import { postgresClientConfig } from './postgres-client-config.js';
 import { assertSchemaMigrated } from './schema-check.js';
+import { TypeOrmDeliveryGauges } from './typeorm-delivery-gauges.js';
 import { TypeOrmDeliveryRecords } from './typeorm-delivery-records.js';
 import { TypeOrmEventStatuses } from './typeorm-event-statuses.js';
 import { TypeOrmFailedDeliveries } from './typeorm-failed-deliveries.js';
@@ -27,6 +28,7 @@ export class TypeOrmDeliveryLedger implements DeliveryLedger {
   readonly ordered: TypeOrmOrderedLog;
   readonly inbox: TypeOrmHandlerInbox;
   readonly transactions: TypeOrmHandlerInbox;
+  readonly gauges: TypeOrmDeliveryGauges;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -42,6 +44,7 @@ export class TypeOrmDeliveryLedger implements DeliveryLedger {
     this.ordered = new TypeOrmOrderedLog(dataSource, storeTimeoutMs);
     this.inbox = new TypeOrmHandlerInbox(dataSource);
     this.transactions = this.inbox;
+    this.gauges = new TypeOrmDeliveryGauges(dataSource, storeTimeoutMs);
   }
 
   assertSchemaMigrated(): Promise<void> {

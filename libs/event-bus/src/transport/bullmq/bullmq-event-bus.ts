@@ -20,6 +20,7 @@ import { BullMQEventTransport } from './bullmq-event-transport.js';
 import { resolveRelaySettings, type BusSettings } from './bus-settings.js';
 import { defaultPrefetch } from './delivery/handler-slots.js';
 import { resolveQueueBackend } from './queue/queue-backend.js';
+import { createInstruments } from '../../observability/metrics-options.js';
 
 export class BullMQEventBus extends DurableEventBus {
   constructor(options: EventBusOptions) {
@@ -34,6 +35,7 @@ function bullMQBusParts(options: EventBusOptions): DurableEventBusParts {
   const storeTimeoutMs = core.storeTimeoutMs ?? EVENT_BUS_DEFAULTS.storeTimeoutMs;
   const ledger = ledgerOf(eventStore, storeTimeoutMs);
   const registry = subscriptions ?? new SubscriptionManager({ logger });
+  const instruments = createInstruments(core.metrics, logger);
   const backend = resolveQueueBackend(core, () => ledger.connectionSettings());
   const concurrency = core.concurrency ?? EVENT_BUS_DEFAULTS.concurrency;
   const settings: BusSettings = {
@@ -56,6 +58,7 @@ function bullMQBusParts(options: EventBusOptions): DurableEventBusParts {
     ledger,
     subscriptions: registry,
     logger,
+    instruments,
   });
   return {
     eventStore,
@@ -73,6 +76,7 @@ function bullMQBusParts(options: EventBusOptions): DurableEventBusParts {
       handlerTimeoutMs: settings.handlerTimeoutMs,
       shutdownTimeoutMs: settings.shutdownTimeoutMs,
     },
+    instruments,
   };
 }
 

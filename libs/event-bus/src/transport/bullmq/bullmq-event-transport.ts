@@ -9,6 +9,7 @@ import type { BusSettings } from './bus-settings.js';
 import { BusRuntime } from './bus-runtime.js';
 import type { QueueBackend } from './queue/queue-backend.js';
 import { EnqueueFailedError } from './queue/event-enqueuer.js';
+import type { EventBusInstruments } from '../../observability/event-bus-instruments.js';
 
 export interface BullMQEventTransportDeps {
   options: Pick<EventBusOptions, 'queue' | 'workerOptions'>;
@@ -17,6 +18,8 @@ export interface BullMQEventTransportDeps {
   ledger: DeliveryLedger;
   subscriptions: SubscriptionManager;
   logger: LoggerService;
+  /** The bus's metrics, passed to the worker. @default none */
+  instruments?: EventBusInstruments;
 }
 
 /**
@@ -55,6 +58,10 @@ export class BullMQEventTransport implements EventTransport {
   redriveFailed(filter: FailedDeliveryFilter): Promise<number> {
     if (!this.runtime) return Promise.reject(new EnqueueFailedError('the event transport is not started'));
     return this.runtime.redriveFailed(filter);
+  }
+
+  async jobCounts(): Promise<Record<string, number> | undefined> {
+    return this.runtime?.jobCounts();
   }
 
   async drain(): Promise<void> {

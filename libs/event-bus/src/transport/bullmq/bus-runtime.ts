@@ -25,6 +25,7 @@ import { warnUnlessNoEviction } from './queue/queue-backend.js';
 import type { QueueBackend } from './queue/queue-backend.js';
 import { QueueStartRetry } from './queue/queue-start-retry.js';
 import { LostJobRecovery } from './recovery/lost-job-recovery.js';
+import type { EventBusInstruments } from '../../observability/event-bus-instruments.js';
 
 export interface BusRuntimeDeps {
   options: Pick<EventBusOptions, 'queue' | 'workerOptions'>;
@@ -33,7 +34,19 @@ export interface BusRuntimeDeps {
   ledger: DeliveryLedger;
   subscriptions: SubscriptionManager;
   logger: LoggerService;
+  instruments?: EventBusInstruments;
 }
+
+/** The states `event_bus_queue_jobs` reports. */
+const QUEUE_JOB_STATES = [
+  'waiting',
+  'prioritized',
+  'active',
+  'delayed',
+  'waiting-children',
+  'failed',
+  'completed',
+] as const;
 
 /** How long start-up waits for the PostgreSQL queue backend (it creates its schema on first use). */
 const POSTGRES_QUEUE_READY_TIMEOUT_MS = 30_000;
@@ -90,6 +103,11 @@ export class BusRuntime {
 
   redriveFailed(filter: FailedDeliveryFilter): Promise<number> {
     return this.redrive.retry(filter);
+  }
+
+  /** The queue's jobs by state, for the `event_bus_queue_jobs` gauge (the caller bounds the wait). */
+  jobCounts(): Promise<Record<string, number>> {
+    return this.queue.getJobCounts(...QUEUE_JOB_STATES);
   }
 
   /** Whether this process consumes the queue (or will, once the queue answers). */
@@ -169,6 +187,7 @@ export class BusRuntime {
         queueTimeoutMs: settings.enqueueTimeoutMs,
         shutdownTimeoutMs: settings.shutdownTimeoutMs,
         handlerTimeoutMs: settings.handlerTimeoutMs,
+        instruments: this.deps.instruments,
       });
       if (!answered) {
         // Start-up goes on without the queue (the app can serve, publishing stores events); the

@@ -106,6 +106,7 @@ export class EventJobRunner {
         outcome,
         this.deps.defaultRetry,
         this.deps.logger,
+        this.deps.limits.instruments,
       );
       const job = handlerJob({ event, handler: handler.name, attemptsBefore: 1, run: 0, policy, delay });
       // A failure not to be retried is final at once: there is no queue to keep it as a dead letter.

@@ -19,6 +19,7 @@ import { EventJobRunner } from './in-memory-event-job.js';
 import { HandlerJobRunner, handlerJob, type InMemoryHandlerJob } from './in-memory-handler-job.js';
 import { RetryWaits } from './retry-waits.js';
 import { WorkTracker } from './work-tracker.js';
+import type { EventBusInstruments } from '../../observability/event-bus-instruments.js';
 
 export interface InMemoryEventTransportDeps {
   ledger: Pick<DeliveryLedger, 'statuses' | 'deliveries' | 'failed' | 'inbox'>;
@@ -31,6 +32,8 @@ export interface InMemoryEventTransportDeps {
   /** Timeout of one attempt of a handler that declares none, in ms. @default none */
   handlerTimeoutMs?: number;
   logger: LoggerService;
+  /** The bus's metrics (handler durations and outcomes). @default none */
+  instruments?: EventBusInstruments;
 }
 
 export class InMemoryEventTransport implements EventTransport {
@@ -51,7 +54,11 @@ export class InMemoryEventTransport implements EventTransport {
   constructor(private readonly deps: InMemoryEventTransportDeps) {
     const { ledger, subscriptions, defaultRetry, logger } = deps;
     this.waits = new RetryWaits(deps.realDelays);
-    const limits = { defaultTimeoutMs: deps.handlerTimeoutMs, stop: this.stopWaiting.signal };
+    const limits = {
+      defaultTimeoutMs: deps.handlerTimeoutMs,
+      stop: this.stopWaiting.signal,
+      instruments: deps.instruments,
+    };
     const transactions = runOnceThrough(ledger.inbox);
     this.handlerJobs = new HandlerJobRunner({
       limits,

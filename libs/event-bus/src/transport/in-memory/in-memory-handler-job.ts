@@ -111,6 +111,7 @@ export class HandlerJobRunner {
       }
       errors.remember(event.id, job.handler, outcome.error);
       const last = !outcome.retryable || attempt >= policy.maxAttempts || attemptsMade + 1 >= job.attempts;
+      this.deps.limits.instruments?.handled(job.handler, last ? 'failed' : 'retry');
       logHandlerFailure(logger, {
         handler: job.handler,
         event,

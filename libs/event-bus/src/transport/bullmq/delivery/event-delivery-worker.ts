@@ -32,6 +32,7 @@ import {
   type HandlerJobQueue,
 } from '../jobs/handler-jobs.js';
 import { StatusWriter } from './status-writer.js';
+import type { EventBusInstruments } from '../../../observability/event-bus-instruments.js';
 
 /**
  * Times a job may stall (its worker died, or closed past `shutdownTimeoutMs` with the job running)
@@ -83,6 +84,8 @@ export interface EventDeliveryWorkerDeps {
   shutdownTimeoutMs?: number;
   /** Timeout of one attempt of a handler that declares none, in ms. @default none */
   handlerTimeoutMs?: number;
+  /** The bus's metrics (handler durations and outcomes). @default none */
+  instruments?: EventBusInstruments;
 }
 
 /**
@@ -112,7 +115,7 @@ export class EventDeliveryWorker {
       records,
       slots: createHandlerSlots(deps.concurrency),
       logger: deps.logger,
-      limits: { defaultTimeoutMs: deps.handlerTimeoutMs, stop: this.stopWaiting.signal },
+      limits: { defaultTimeoutMs: deps.handlerTimeoutMs, stop: this.stopWaiting.signal, instruments: deps.instruments },
       transactions: runOnceThrough(deps.inbox),
     };
     this.eventJobs = new EventJobProcessor({

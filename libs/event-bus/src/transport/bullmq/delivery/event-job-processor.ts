@@ -187,6 +187,7 @@ export class EventJobProcessor {
         outcome,
         this.deps.defaultRetry,
         this.deps.logger,
+        this.deps.limits.instruments,
       );
       // A failure not to be retried gets a job too, carrying the error instead of more attempts: its
       // first run settles the delivery as failed without calling the handler again, so the delivery is

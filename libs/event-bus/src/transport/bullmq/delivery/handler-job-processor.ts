@@ -91,6 +91,7 @@ export class HandlerJobProcessor {
 
     const last = !outcome.retryable || attempt >= policy.maxAttempts || job.attemptsMade + 1 >= job.attempts;
     const lastError = describeError(outcome.error);
+    this.deps.limits.instruments?.handled(name, last ? 'failed' : 'retry');
     logHandlerFailure(this.deps.logger, {
       handler: name,
       event,
