@@ -263,5 +263,18 @@ export function deliveryLedgerContract(open: () => Promise<DeliveryLedgerSubject
       expect(await jobIdOf(a.id)).toBe(`job-${a.id}`);
       await expect(ledger.outbox.claimPending({ batchSize: 10, olderThanMs: 0 }, async () => [])).resolves.toBe(0);
     });
+
+    it("tells how long the outbox's oldest event has waited, and null when nothing waits", async () => {
+      expect(await ledger.outbox.oldestPendingAgeMs()).toBeNull();
+      const before = Date.now();
+      const [oldest, dispatched] = [await stored(), await stored()];
+      await ledger.jobIds.recordJobIds([dispatched.id], ['jd']);
+      const age = await ledger.outbox.oldestPendingAgeMs();
+      // Measured by the store's own clock: at least 0, and no older than this test.
+      expect(age).toBeGreaterThanOrEqual(0);
+      expect(age).toBeLessThanOrEqual(Date.now() - before + 1000);
+      await ledger.jobIds.recordJobIds([oldest.id], ['jo']);
+      expect(await ledger.outbox.oldestPendingAgeMs()).toBeNull();
+    });
   });
 }

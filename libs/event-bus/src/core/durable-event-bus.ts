@@ -21,6 +21,8 @@ import type {
   ReplayOptions,
   ReplayResult,
 } from './event-bus.js';
+import { probeBusHealth } from './bus-health-probe.js';
+import { resolveHealthOptions, type EventBusHealth, type EventBusHealthOptions } from './event-bus-health.js';
 import { EventPublisher } from './event-publisher.js';
 import { EventReplayer } from './event-replayer.js';
 import { checkFailedDeliveryFilter } from './failed-delivery-filter.js';
@@ -100,6 +102,23 @@ export class DurableEventBus extends EventBus {
       return { ready: false, reason: this.closed ? 'the event bus is closed' : 'the event bus is closing' };
     if (this.publisher) return this.parts.transport.readiness();
     return { ready: false, reason: this.starting ? 'the event bus is starting' : 'initialize() was not called' };
+  }
+
+  /**
+   * Every check at once, each bounded by `timeoutMs`. Ordered lag is read through
+   * `getOrderedHandlers()`, so a subclass's ordered handlers are judged too.
+   */
+  async checkHealth(options?: EventBusHealthOptions): Promise<EventBusHealth> {
+    const resolved = resolveHealthOptions(options);
+    return probeBusHealth(
+      {
+        readiness: this.readiness(),
+        transport: this.parts.transport,
+        outbox: this.parts.ledger.outbox,
+        orderedHandlers: () => this.getOrderedHandlers(),
+      },
+      resolved,
+    );
   }
 
   async publish<P = unknown>(event: NewDomainEvent<P>, options?: PublishOptions): Promise<StoredEvent<P>> {

@@ -2,6 +2,7 @@ import type { EntityManager } from 'typeorm';
 import type { NewDomainEvent, StoredEvent } from '../events/domain-event.js';
 import type { EventQueryOptions } from '../store/event-store.js';
 import type { EventHandler, SubscribeOptions, Subscription } from '../subscriptions/subscription.js';
+import type { EventBusHealth, EventBusHealthOptions } from './event-bus-health.js';
 import type { EventBusReadiness } from './ports/event-transport.js';
 import type { FailedDelivery, FailedDeliveryFilter } from './ports/failed-delivery-records.js';
 
@@ -115,4 +116,12 @@ export abstract class EventBus {
    * it needs did not answer yet at start-up (it keeps trying) or its connection fails, and after `close()`.
    */
   abstract readiness(): EventBusReadiness;
+
+  /**
+   * Whether the bus is healthy, and if not why, check by check: ready, its queue's server reachable
+   * (on Redis with `maxmemory-policy noeviction`), this process's worker consuming (not stuck), the
+   * outbox's oldest event and the ordered handlers' lag under their thresholds. Every probe is bounded
+   * by `timeoutMs`; never rejects but for thresholds that are not positive integers.
+   */
+  abstract checkHealth(options?: EventBusHealthOptions): Promise<EventBusHealth>;
 }
