@@ -165,8 +165,9 @@ export function deliveryLedgerContract(open: () => Promise<DeliveryLedgerSubject
   });
 
   describe('failed deliveries', () => {
-    async function failedDelivery(handler: string): Promise<StoredEvent> {
-      const event = await stored();
+    async function failedDelivery(handler: string, type = 'order.placed', workflowId?: string): Promise<StoredEvent> {
+      const metadata = workflowId === undefined ? undefined : { workflowId };
+      const event = await store.save({ type, tenantId, payload: null, metadata });
       await ledger.statuses.markProcessing([event.id], [event.id]);
       await ledger.deliveries.insertMissing([record(event.id, { handler, jobId: `${event.id}__${handler}` })]);
       await ledger.deliveries.saveAttempt(
@@ -187,6 +188,42 @@ export function deliveryLedgerContract(open: () => Promise<DeliveryLedgerSubject
       expect(await ledger.failed.listFailed({ handler: 'b' })).toEqual([listed[1]]);
       expect(await ledger.failed.listFailed({ eventId: first.id })).toEqual([listed[0]]);
       expect(await ledger.failed.listFailed({ tenantId: randomUUID() })).toEqual([]);
+    });
+
+    it('pages failures with a keyset cursor (the last item of the page before), and finds them by event type and workflow id', async () => {
+      const made = [
+        await failedDelivery('a', 'order.placed', 'wf-1'),
+        await failedDelivery('b', 'order.shipped', 'wf-1'),
+        await failedDelivery('a', 'order.shipped', 'wf-2'),
+        await failedDelivery('c', 'order.placed', 'wf-2'),
+        await failedDelivery('a', 'order.placed', 'wf-3'),
+      ];
+      const all = await ledger.failed.listFailed({ tenantId });
+      expect(all.map((failure) => failure.eventId)).toEqual(made.map((event) => event.id));
+
+      const pages: (typeof all)[] = [];
+      for (let after: (typeof all)[number] | undefined; ;) {
+        const page = await ledger.failed.listFailed({ tenantId, limit: 2, after });
+        if (page.length === 0) break;
+        pages.push(page);
+        after = page.at(-1);
+      }
+      expect(pages.map((page) => page.length)).toEqual([2, 2, 1]);
+      expect(pages.flat()).toEqual(all);
+
+      const ids = (failures: typeof all): string[] => failures.map((failure) => failure.eventId);
+      expect(ids(await ledger.failed.listFailed({ tenantId, eventType: 'order.shipped' }))).toEqual([
+        made[1].id,
+        made[2].id,
+      ]);
+      expect(ids(await ledger.failed.listFailed({ tenantId, workflowId: 'wf-2' }))).toEqual([made[2].id, made[3].id]);
+      expect(
+        ids(await ledger.failed.listFailed({ tenantId, workflowId: 'wf-2', handler: 'a', eventType: 'order.shipped' })),
+      ).toEqual([made[2].id]);
+      expect(ids(await ledger.failed.listFailed({ tenantId, handler: 'a', limit: 2, after: all[0] }))).toEqual([
+        made[2].id,
+        made[4].id,
+      ]);
     });
 
     it('re-drives: plans the claims, marks them retrying in a new run, then reports the replaced jobs', async () => {

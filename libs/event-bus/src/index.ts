@@ -15,7 +15,9 @@ export { EventBus } from './core/event-bus.js';
 export type {
   EventBusReadiness,
   FailedDelivery,
+  FailedDeliveryCursor,
   FailedDeliveryFilter,
+  FailedDeliveryQuery,
   LogPosition,
   OrderedHandlerState,
   PublishOptions,

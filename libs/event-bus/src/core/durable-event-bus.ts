@@ -16,6 +16,7 @@ import type {
   EventBusReadiness,
   FailedDelivery,
   FailedDeliveryFilter,
+  FailedDeliveryQuery,
   OrderedHandlerState,
   PublishOptions,
   ReplayOptions,
@@ -175,16 +176,16 @@ export class DurableEventBus extends EventBus {
   }
 
   /** One query, bounded by the store's deadline. */
-  async getFailedDeliveries(filter?: FailedDeliveryFilter): Promise<FailedDelivery[]> {
+  async getFailedDeliveries(filter?: FailedDeliveryQuery): Promise<FailedDelivery[]> {
     await this.ready('getFailedDeliveries');
-    checkFailedDeliveryFilter(filter); // before any SQL
+    checkFailedDeliveryFilter(filter, { paging: true }); // before any SQL
     return this.parts.ledger.failed.listFailed(filter);
   }
 
   /** The transport re-drives them (it owns the queue), through the ledger's records. */
   async retryFailed(filter?: FailedDeliveryFilter): Promise<number> {
     await this.ready('retryFailed');
-    checkFailedDeliveryFilter(filter); // before any SQL, the probe's included
+    checkFailedDeliveryFilter(filter, { paging: false }); // before any SQL, the probe's included
     return this.parts.transport.redriveFailed(filter ?? {});
   }
 

@@ -4,11 +4,16 @@ import type { EventQueryOptions } from '../store/event-store.js';
 import type { EventHandler, SubscribeOptions, Subscription } from '../subscriptions/subscription.js';
 import type { EventBusHealth, EventBusHealthOptions } from './event-bus-health.js';
 import type { EventBusReadiness } from './ports/event-transport.js';
-import type { FailedDelivery, FailedDeliveryFilter } from './ports/failed-delivery-records.js';
+import type { FailedDelivery, FailedDeliveryFilter, FailedDeliveryQuery } from './ports/failed-delivery-records.js';
 
 // Declared beside the ports that also speak of them (core/ports never imports this folder).
 export type { EventBusReadiness } from './ports/event-transport.js';
-export type { FailedDelivery, FailedDeliveryFilter } from './ports/failed-delivery-records.js';
+export type {
+  FailedDelivery,
+  FailedDeliveryCursor,
+  FailedDeliveryFilter,
+  FailedDeliveryQuery,
+} from './ports/failed-delivery-records.js';
 
 export interface PublishOptions {
   /** Join the caller's TypeORM transaction: the event is stored with the caller's writes and enqueued after commit. */
@@ -96,7 +101,8 @@ export abstract class EventBus {
   /** Re-delivers stored events with `timestamp >= from` to the matching handlers, in sequence order. */
   abstract replayEvents(from: Date, options?: ReplayOptions): Promise<ReplayResult>;
 
-  abstract getFailedDeliveries(filter?: FailedDeliveryFilter): Promise<FailedDelivery[]>;
+  /** Failed deliveries, oldest failure first; `limit` and `after` (the previous page's last item) page them. */
+  abstract getFailedDeliveries(filter?: FailedDeliveryQuery): Promise<FailedDelivery[]>;
 
   /** Re-drives failed deliveries, each with a fresh `maxAttempts`; resolves to how many. */
   abstract retryFailed(filter?: FailedDeliveryFilter): Promise<number>;
