@@ -250,6 +250,26 @@ export function deliveryLedgerContract(open: () => Promise<DeliveryLedgerSubject
       expect(await ledger.failed.listFailed({ eventId: event.id })).toEqual([]);
     });
 
+    it('re-drives only the failures of the workflow or event type asked for', async () => {
+      const [mine, other, shipped] = [
+        await failedDelivery('a', 'order.placed', 'wf-mine'),
+        await failedDelivery('a', 'order.placed', 'wf-other'),
+        await failedDelivery('b', 'order.shipped', 'wf-other'),
+      ];
+      const plan = (claims: readonly FailedDeliveryClaim[]) => ({
+        jobIds: claims.map((claim) => `new-${claim.event.id}`),
+        enqueue: async () => undefined,
+      });
+      expect(await ledger.failed.redriveFailed({ tenantId, workflowId: 'wf-mine' }, plan, async () => undefined)).toBe(
+        1,
+      );
+      expect(
+        await ledger.failed.redriveFailed({ tenantId, eventType: 'order.shipped' }, plan, async () => undefined),
+      ).toBe(1);
+      expect((await ledger.failed.listFailed({ tenantId })).map((failure) => failure.eventId)).toEqual([other.id]);
+      expect([await statusOf(mine.id), await statusOf(shipped.id)]).toEqual(['processing', 'processing']);
+    });
+
     it('puts a re-drive back when its enqueue fails', async () => {
       const event = await failedDelivery('a');
       const refused = await ledger.failed
