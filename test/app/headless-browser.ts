@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import puppeteer, { type Browser } from 'puppeteer-core';
 
 const run = promisify(execFile);
 
@@ -48,4 +49,16 @@ export async function loadPage(url: string, options: { settleMs?: number; screen
   } finally {
     await rm(profile, { recursive: true, force: true });
   }
+}
+
+/**
+ * The same chromium driven over the DevTools protocol (puppeteer-core, which downloads no browser of
+ * its own), for what a DOM dump cannot show: clicks, typing, and the layout at a given width.
+ */
+export async function launchBrowser(): Promise<Browser> {
+  return puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: FLAGS.filter((flag) => flag !== '--headless'),
+  });
 }

@@ -232,11 +232,14 @@ describe.each(transportBackends())('workflow engine app (%s queue backend)', (ba
     expect(scrape.text).toMatch(/^event_bus_failed_deliveries \d+$/m);
   });
 
-  it('reports readiness of PostgreSQL and the queue, serves the page and the queue dashboard', async () => {
+  it('reports readiness of PostgreSQL and the event bus, serves the page and the queue dashboard', async () => {
     const health = await request(http).get('/health').expect(200);
     expect(health.body).toMatchObject({
       status: 'ok',
-      info: { database: { status: 'up' }, queue: { status: 'up', backend }, eventBus: { status: 'up' } },
+      info: {
+        database: { status: 'up' },
+        eventBus: { status: 'up', problems: [], queue: { status: 'up', backend }, worker: { status: 'up' } },
+      },
     });
     await request(http).get('/health/live').expect(200);
     const page = await request(http)

@@ -187,8 +187,9 @@ export function deliveryLedgerContract(open: () => Promise<DeliveryLedgerSubject
   });
 
   describe('failed deliveries', () => {
-    async function failedDelivery(handler: string): Promise<StoredEvent> {
-      const event = await stored();
+    async function failedDelivery(handler: string, type = 'order.placed', workflowId?: string): Promise<StoredEvent> {
+      const metadata = workflowId === undefined ? undefined : { workflowId };
+      const event = await store.save({ type, tenantId, payload: null, metadata });
       await ledger.statuses.markProcessing([event.id], [event.id]);
       await ledger.deliveries.insertMissing([record(event.id, { handler, jobId: `${event.id}__${handler}` })]);
       await ledger.deliveries.saveAttempt(
@@ -209,6 +210,42 @@ export function deliveryLedgerContract(open: () => Promise<DeliveryLedgerSubject
       expect(await ledger.failed.listFailed({ handler: 'b' })).toEqual([listed[1]]);
       expect(await ledger.failed.listFailed({ eventId: first.id })).toEqual([listed[0]]);
       expect(await ledger.failed.listFailed({ tenantId: randomUUID() })).toEqual([]);
+    });
+
+    it('pages failures with a keyset cursor (the last item of the page before), and finds them by event type and workflow id', async () => {
+      const made = [
+        await failedDelivery('a', 'order.placed', 'wf-1'),
+        await failedDelivery('b', 'order.shipped', 'wf-1'),
+        await failedDelivery('a', 'order.shipped', 'wf-2'),
+        await failedDelivery('c', 'order.placed', 'wf-2'),
+        await failedDelivery('a', 'order.placed', 'wf-3'),
+      ];
+      const all = await ledger.failed.listFailed({ tenantId });
+      expect(all.map((failure) => failure.eventId)).toEqual(made.map((event) => event.id));
+
+      const pages: (typeof all)[] = [];
+      for (let after: (typeof all)[number] | undefined; ;) {
+        const page = await ledger.failed.listFailed({ tenantId, limit: 2, after });
+        if (page.length === 0) break;
+        pages.push(page);
+        after = page.at(-1);
+      }
+      expect(pages.map((page) => page.length)).toEqual([2, 2, 1]);
+      expect(pages.flat()).toEqual(all);
+
+      const ids = (failures: typeof all): string[] => failures.map((failure) => failure.eventId);
+      expect(ids(await ledger.failed.listFailed({ tenantId, eventType: 'order.shipped' }))).toEqual([
+        made[1].id,
+        made[2].id,
+      ]);
+      expect(ids(await ledger.failed.listFailed({ tenantId, workflowId: 'wf-2' }))).toEqual([made[2].id, made[3].id]);
+      expect(
+        ids(await ledger.failed.listFailed({ tenantId, workflowId: 'wf-2', handler: 'a', eventType: 'order.shipped' })),
+      ).toEqual([made[2].id]);
+      expect(ids(await ledger.failed.listFailed({ tenantId, handler: 'a', limit: 2, after: all[0] }))).toEqual([
+        made[2].id,
+        made[4].id,
+      ]);
     });
 
     it('re-drives: plans the claims, marks them retrying in a new run, then reports the replaced jobs', async () => {
@@ -233,6 +270,26 @@ export function deliveryLedgerContract(open: () => Promise<DeliveryLedgerSubject
         { status: 'retrying', attempts: 0, failedAt: null, run: 1, jobId: 'new-job' },
       ]);
       expect(await ledger.failed.listFailed({ eventId: event.id })).toEqual([]);
+    });
+
+    it('re-drives only the failures of the workflow or event type asked for', async () => {
+      const [mine, other, shipped] = [
+        await failedDelivery('a', 'order.placed', 'wf-mine'),
+        await failedDelivery('a', 'order.placed', 'wf-other'),
+        await failedDelivery('b', 'order.shipped', 'wf-other'),
+      ];
+      const plan = (claims: readonly FailedDeliveryClaim[]) => ({
+        jobIds: claims.map((claim) => `new-${claim.event.id}`),
+        enqueue: async () => undefined,
+      });
+      expect(await ledger.failed.redriveFailed({ tenantId, workflowId: 'wf-mine' }, plan, async () => undefined)).toBe(
+        1,
+      );
+      expect(
+        await ledger.failed.redriveFailed({ tenantId, eventType: 'order.shipped' }, plan, async () => undefined),
+      ).toBe(1);
+      expect((await ledger.failed.listFailed({ tenantId })).map((failure) => failure.eventId)).toEqual([other.id]);
+      expect([await statusOf(mine.id), await statusOf(shipped.id)]).toEqual(['processing', 'processing']);
     });
 
     it('puts a re-drive back when its enqueue fails', async () => {
@@ -298,6 +355,19 @@ export function deliveryLedgerContract(open: () => Promise<DeliveryLedgerSubject
       expect(dispatched).toEqual([a.id]);
       expect(await jobIdOf(a.id)).toBe(`job-${a.id}`);
       await expect(ledger.outbox.claimPending({ batchSize: 10, olderThanMs: 0 }, async () => [])).resolves.toBe(0);
+    });
+
+    it("tells how long the outbox's oldest event has waited, and null when nothing waits", async () => {
+      expect(await ledger.outbox.oldestPendingAgeMs()).toBeNull();
+      const before = Date.now();
+      const [oldest, dispatched] = [await stored(), await stored()];
+      await ledger.jobIds.recordJobIds([dispatched.id], ['jd']);
+      const age = await ledger.outbox.oldestPendingAgeMs();
+      // Measured by the store's own clock: at least 0, and no older than this test.
+      expect(age).toBeGreaterThanOrEqual(0);
+      expect(age).toBeLessThanOrEqual(Date.now() - before + 1000);
+      await ledger.jobIds.recordJobIds([oldest.id], ['jo']);
+      expect(await ledger.outbox.oldestPendingAgeMs()).toBeNull();
     });
   });
 

@@ -485,6 +485,14 @@ export function eventBusContract(open: () => Promise<EventBusSubject>): void {
         field: 'tenantId',
       });
       await expect(bus.retryFailed({ handler: '' })).rejects.toMatchObject({ field: 'handler' });
+      await expect(bus.getFailedDeliveries({ eventType: 'a..b' })).rejects.toMatchObject({ field: 'eventType' });
+      await expect(bus.getFailedDeliveries({ workflowId: '' })).rejects.toMatchObject({ field: 'workflowId' });
+      await expect(bus.getFailedDeliveries({ limit: 0 })).rejects.toMatchObject({ field: 'limit' });
+      await expect(
+        bus.getFailedDeliveries({ after: { failedAt: 'yesterday', eventId: randomUUID(), handler: 'h' } }),
+      ).rejects.toMatchObject({ field: 'after.failedAt' });
+      // Paging lists; a re-drive takes every match, so it refuses a page's bounds.
+      await expect(bus.retryFailed({ limit: 10 } as never)).rejects.toMatchObject({ field: 'limit' });
     });
   });
 

@@ -1,9 +1,14 @@
 // The events page: plain JavaScript against the app's HTTP API, refreshed once a second.
-/* global document, window, fetch, URLSearchParams, setTimeout */
+/* global document, window, fetch, FormData, URLSearchParams, setTimeout */
 'use strict';
 
 const $ = (selector) => document.querySelector(selector);
-let selected = new URLSearchParams(window.location.search).get('workflow');
+const params = new URLSearchParams(window.location.search);
+let selected = params.get('workflow');
+
+// The failed deliveries: a search, and keyset paging (each page starts after the previous page's last item).
+const FAILED_PAGE_SIZE = Number(params.get('failedPageSize')) || 10;
+const failed = { search: {}, starts: [undefined], last: undefined, more: false };
 
 async function api(method, path, body) {
   const response = await fetch(path, {
@@ -107,9 +112,99 @@ async function renderRun() {
   $('#retry-failed').disabled = !view.events.some((event) => event.status === 'failed');
 }
 
+function cursorOf(item) {
+  return JSON.stringify({ failedAt: item.failedAt, eventId: item.eventId, handler: item.handler });
+}
+
+async function renderFailed() {
+  const query = new URLSearchParams({ ...failed.search, limit: String(FAILED_PAGE_SIZE + 1) });
+  const start = failed.starts[failed.starts.length - 1];
+  if (start) query.set('after', start);
+  const items = await api('GET', `/events/failed?${query}`);
+  // One more than a page was asked for: whether a next page exists.
+  failed.more = items.length > FAILED_PAGE_SIZE;
+  const page = items.slice(0, FAILED_PAGE_SIZE);
+  failed.last = page.length > 0 ? cursorOf(page[page.length - 1]) : undefined;
+  const rows = page.map((item) => {
+    const row = element('tr');
+    row.dataset.eventId = item.eventId;
+    row.dataset.handler = item.handler;
+    const workflow = element('td', undefined, 'id');
+    if (item.workflowId) {
+      const link = element('a', item.workflowId);
+      link.href = `/?workflow=${encodeURIComponent(item.workflowId)}`;
+      workflow.append(link);
+    }
+    row.append(
+      element('td', new Date(item.failedAt).toLocaleString(), 'time'),
+      element('td', item.handler),
+      element('td', item.eventType || ''),
+      workflow,
+      element('td', String(item.attempts)),
+      element('td', item.lastError, 'details failure'),
+    );
+    return row;
+  });
+  if (rows.length === 0) {
+    const empty = element('td', 'No failed deliveries match.', 'muted');
+    empty.colSpan = 6;
+    const row = element('tr');
+    row.append(empty);
+    rows.push(row);
+  }
+  $('#failed tbody').replaceChildren(...rows);
+  $('#failed-page').textContent = `page ${failed.starts.length}`;
+  $('#failed-first').disabled = failed.starts.length === 1;
+  $('#failed-prev').disabled = failed.starts.length === 1;
+  $('#failed-next').disabled = !failed.more;
+}
+
+async function renderOrdered() {
+  const handlers = await api('GET', '/events/ordered-handlers');
+  $('#ordered-empty').hidden = handlers.length > 0;
+  $('#ordered').hidden = handlers.length === 0;
+  $('#ordered tbody').replaceChildren(
+    ...handlers.map((state) => {
+      const row = element('tr');
+      row.append(
+        element('td', state.handler),
+        element('td', String(state.lag)),
+        element('td', String(state.parked)),
+        element('td', state.position ? `#${state.position.sequenceNumber}` : '—'),
+        element('td', state.owners.join(', ')),
+      );
+      return row;
+    }),
+  );
+}
+
+function pageFailed(move) {
+  if (move === 'first') failed.starts = [undefined];
+  if (move === 'prev' && failed.starts.length > 1) failed.starts.pop();
+  if (move === 'next' && failed.more) failed.starts.push(failed.last);
+  renderFailed().catch((error) => say(error.message, true));
+}
+
+$('#failed-first').addEventListener('click', () => pageFailed('first'));
+$('#failed-prev').addEventListener('click', () => pageFailed('prev'));
+$('#failed-next').addEventListener('click', () => pageFailed('next'));
+
+$('#failed-search').addEventListener('submit', (submitted) => {
+  submitted.preventDefault();
+  const form = new FormData(submitted.target);
+  failed.search = Object.fromEntries([...form.entries()].filter(([, value]) => String(value).trim() !== ''));
+  pageFailed('first');
+});
+
+$('#failed-clear').addEventListener('click', () => {
+  $('#failed-search').reset();
+  failed.search = {};
+  pageFailed('first');
+});
+
 async function refresh() {
   try {
-    await Promise.all([renderRuns(), renderRun()]);
+    await Promise.all([renderRuns(), renderRun(), renderFailed(), renderOrdered()]);
   } catch (error) {
     say(error.message, true);
   }

@@ -6,11 +6,18 @@ export { EventBusModule } from './nest/event-bus.module.js';
 export type { EventBusModuleExtras, EventBusModuleOptions } from './nest/event-bus.module-definition.js';
 export { OnEvent, type OnEventOptions } from './nest/on-event.decorator.js';
 export { EVENT_BUS_QUEUE } from './nest/event-bus.constants.js';
+export {
+  EventBusHealthIndicator,
+  type EventBusHealthCheckStatus,
+  type EventBusHealthIndicatorResult,
+} from './nest/event-bus.health-indicator.js';
 export { EventBus } from './core/event-bus.js';
 export type {
   EventBusReadiness,
   FailedDelivery,
+  FailedDeliveryCursor,
   FailedDeliveryFilter,
+  FailedDeliveryQuery,
   LogPosition,
   OrderedHandlerState,
   PublishOptions,
@@ -19,6 +26,13 @@ export type {
   ReplayProgress,
   ReplayResult,
 } from './core/event-bus.js';
+export { EVENT_BUS_HEALTH_DEFAULTS } from './core/event-bus-health.js';
+export type {
+  EventBusHealth,
+  EventBusHealthChecks,
+  EventBusHealthOptions,
+  HealthCheckResult,
+} from './core/event-bus-health.js';
 export { SubscriptionManager } from './subscriptions/subscription-manager.js';
 export { EventStore } from './store/event-store.js';
 export type {

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
-import { FailedDeliveryFilterDto } from './dto/failed-delivery-filter.dto.js';
+import { FailedDeliveryFilterDto, FailedDeliveryQueryDto } from './dto/failed-delivery-filter.dto.js';
 import { WorkflowService } from './workflow.service.js';
 
 /** Dead letters: handler deliveries that exhausted their retry policy. */
@@ -7,9 +7,16 @@ import { WorkflowService } from './workflow.service.js';
 export class EventsController {
   constructor(private readonly workflows: WorkflowService) {}
 
+  /** Oldest failure first; `limit` and `after` (the previous page's last item, as JSON) page them. */
   @Get('failed')
-  failed(@Query() filter: FailedDeliveryFilterDto) {
-    return this.workflows.failedDeliveries(filter);
+  failed(@Query() query: FailedDeliveryQueryDto) {
+    return this.workflows.failedDeliveries(query);
+  }
+
+  /** The ordered handlers: where each stands and how many events behind (none yet: an empty list). */
+  @Get('ordered-handlers')
+  orderedHandlers() {
+    return this.workflows.orderedHandlers();
   }
 
   /** Re-drives the failed deliveries that match (all of them for an empty body), each with fresh attempts. */

@@ -1,14 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import { BadRequestException, Inject, Injectable, NotFoundException } from '@nestjs/common';
-import { EventBus, type FailedDelivery, type FailedDeliveryFilter, type StoredEvent } from '@app/event-bus';
+import {
+  EventBus,
+  EventStore,
+  EventValidationError,
+  type FailedDelivery,
+  type FailedDeliveryFilter,
+  type OrderedHandlerState,
+  type StoredEvent,
+} from '@app/event-bus';
 import { APP_CONFIG, type ResolvedAppConfig } from '../infrastructure/config/app-config.js';
 import { definitionFrom } from './demo-workflow.js';
+import type { FailedDeliveryQueryDto } from './dto/failed-delivery-filter.dto.js';
 import type { StartWorkflowDto } from './dto/start-workflow.dto.js';
 import { WorkflowRunRepository } from './projection/workflow-run.repository.js';
 import type { WorkflowRunEntity } from './projection/workflow-run.entity.js';
 import { WorkflowEvents, type WorkflowStarted } from './workflow-events.js';
 import { WorkflowHistory } from './workflow-history.js';
 import { WorkflowPublisher } from './workflow-publisher.js';
+
+/** One failed delivery as `GET /events/failed` lists it. */
+export interface FailedDeliveryView extends FailedDelivery {
+  eventType: string | null;
+  workflowId: string | null;
+}
 
 /** One stored event as the API shows it. */
 export interface EventView {
@@ -37,6 +52,7 @@ export interface WorkflowEventsView {
 export class WorkflowService {
   constructor(
     private readonly bus: EventBus,
+    private readonly store: EventStore,
     private readonly publisher: WorkflowPublisher,
     private readonly history: WorkflowHistory,
     private readonly runs: WorkflowRunRepository,
@@ -85,8 +101,31 @@ export class WorkflowService {
     return { workflowId, ...result, run: await this.runs.find(workflowId) };
   }
 
-  failedDeliveries(filter: FailedDeliveryFilter): Promise<FailedDelivery[]> {
-    return this.bus.getFailedDeliveries(filter);
+  /** A page of failed deliveries, each with its event's type and workflow (what the page shows and searches by). */
+  async failedDeliveries(query: FailedDeliveryQueryDto): Promise<FailedDeliveryView[]> {
+    const { after, ...filter } = query;
+    const failures = await this.bus
+      .getFailedDeliveries({
+        ...filter,
+        // Validated as JSON by the DTO; its fields are checked by the bus.
+        ...(after === undefined ? {} : { after: JSON.parse(after) as FailedDelivery }),
+      })
+      .catch((error: unknown) => {
+        if (error instanceof EventValidationError) throw new BadRequestException([error.message]);
+        throw error;
+      });
+    const events = new Map<string, StoredEvent | null>();
+    for (const { eventId } of failures) {
+      if (!events.has(eventId)) events.set(eventId, await this.store.findById(eventId));
+    }
+    return failures.map((failure) => {
+      const event = events.get(failure.eventId);
+      return { ...failure, eventType: event?.type ?? null, workflowId: event?.metadata?.workflowId ?? null };
+    });
+  }
+
+  orderedHandlers(): Promise<OrderedHandlerState[]> {
+    return this.bus.getOrderedHandlers();
   }
 
   async retryFailed(filter: FailedDeliveryFilter): Promise<{ retried: number }> {

@@ -19,6 +19,7 @@ import type {
   EventBusReadiness,
   FailedDelivery,
   FailedDeliveryFilter,
+  FailedDeliveryQuery,
   OrderedHandlerState,
   PublishOptions,
   ResetOrderedHandlerOptions,
@@ -26,6 +27,8 @@ import type {
   ReplayResult,
 } from './event-bus.js';
 import { describeError } from '../subscriptions/handler-runner.js';
+import { probeBusHealth } from './bus-health-probe.js';
+import { resolveHealthOptions, type EventBusHealth, type EventBusHealthOptions } from './event-bus-health.js';
 import { EventPublisher } from './event-publisher.js';
 import { EventReplayer } from './event-replayer.js';
 import { checkFailedDeliveryFilter } from './failed-delivery-filter.js';
@@ -133,6 +136,23 @@ export class DurableEventBus extends EventBus {
     return { ready: false, reason: this.starting ? 'the event bus is starting' : 'initialize() was not called' };
   }
 
+  /**
+   * Every check at once, each bounded by `timeoutMs`. Ordered lag is read through
+   * `getOrderedHandlers()`, so a subclass's ordered handlers are judged too.
+   */
+  async checkHealth(options?: EventBusHealthOptions): Promise<EventBusHealth> {
+    const resolved = resolveHealthOptions(options);
+    return probeBusHealth(
+      {
+        readiness: this.readiness(),
+        transport: this.parts.transport,
+        outbox: this.parts.ledger.outbox,
+        orderedHandlers: () => this.getOrderedHandlers(),
+      },
+      resolved,
+    );
+  }
+
   async publish<P = unknown>(event: NewDomainEvent<P>, options?: PublishOptions): Promise<StoredEvent<P>> {
     const publisher = await this.ready('publish');
     if (this.payloadLimit !== undefined) validateEvent(event, { maxPayloadBytes: this.payloadLimit });
@@ -209,16 +229,16 @@ export class DurableEventBus extends EventBus {
   }
 
   /** One query, bounded by the store's deadline. */
-  async getFailedDeliveries(filter?: FailedDeliveryFilter): Promise<FailedDelivery[]> {
+  async getFailedDeliveries(filter?: FailedDeliveryQuery): Promise<FailedDelivery[]> {
     await this.ready('getFailedDeliveries');
-    checkFailedDeliveryFilter(filter); // before any SQL
+    checkFailedDeliveryFilter(filter, { paging: true }); // before any SQL
     return this.parts.ledger.failed.listFailed(filter);
   }
 
   /** The transport re-drives them (it owns the queue), through the ledger's records. */
   async retryFailed(filter?: FailedDeliveryFilter): Promise<number> {
     await this.ready('retryFailed');
-    checkFailedDeliveryFilter(filter); // before any SQL, the probe's included
+    checkFailedDeliveryFilter(filter, { paging: false }); // before any SQL, the probe's included
     return this.parts.transport.redriveFailed(filter ?? {});
   }
 

@@ -2,12 +2,18 @@ import type { EntityManager } from 'typeorm';
 import type { NewDomainEvent, StoredEvent } from '../events/domain-event.js';
 import type { EventQueryOptions, PruneOptions, WorkflowVersionOptions } from '../store/event-store.js';
 import type { EventHandler, SubscribeOptions, Subscription } from '../subscriptions/subscription.js';
+import type { EventBusHealth, EventBusHealthOptions } from './event-bus-health.js';
 import type { EventBusReadiness } from './ports/event-transport.js';
-import type { FailedDelivery, FailedDeliveryFilter } from './ports/failed-delivery-records.js';
+import type { FailedDelivery, FailedDeliveryFilter, FailedDeliveryQuery } from './ports/failed-delivery-records.js';
 
 // Declared beside the ports that also speak of them (core/ports never imports this folder).
 export type { EventBusReadiness } from './ports/event-transport.js';
-export type { FailedDelivery, FailedDeliveryFilter } from './ports/failed-delivery-records.js';
+export type {
+  FailedDelivery,
+  FailedDeliveryCursor,
+  FailedDeliveryFilter,
+  FailedDeliveryQuery,
+} from './ports/failed-delivery-records.js';
 
 export interface PublishOptions {
   /** Join the caller's TypeORM transaction: the event is stored with the caller's writes and enqueued after commit. */
@@ -125,7 +131,8 @@ export abstract class EventBus {
   /** Re-delivers stored events with `timestamp >= from` to the matching handlers, in sequence order. */
   abstract replayEvents(from: Date, options?: ReplayOptions): Promise<ReplayResult>;
 
-  abstract getFailedDeliveries(filter?: FailedDeliveryFilter): Promise<FailedDelivery[]>;
+  /** Failed deliveries, oldest failure first; `limit` and `after` (the previous page's last item) page them. */
+  abstract getFailedDeliveries(filter?: FailedDeliveryQuery): Promise<FailedDelivery[]>;
 
   /** Re-drives failed deliveries, each with a fresh `maxAttempts`; resolves to how many. */
   abstract retryFailed(filter?: FailedDeliveryFilter): Promise<number>;
@@ -151,4 +158,12 @@ export abstract class EventBus {
    * it needs did not answer yet at start-up (it keeps trying) or its connection fails, and after `close()`.
    */
   abstract readiness(): EventBusReadiness;
+
+  /**
+   * Whether the bus is healthy, and if not why, check by check: ready, its queue's server reachable
+   * (on Redis with `maxmemory-policy noeviction`), this process's worker consuming (not stuck), the
+   * outbox's oldest event and the ordered handlers' lag under their thresholds. Every probe is bounded
+   * by `timeoutMs`; never rejects but for thresholds that are not positive integers.
+   */
+  abstract checkHealth(options?: EventBusHealthOptions): Promise<EventBusHealth>;
 }

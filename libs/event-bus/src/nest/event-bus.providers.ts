@@ -14,12 +14,19 @@ import { postgresClientConfig } from '../store/typeorm/postgres-client-config.js
 import { SubscriptionManager } from '../subscriptions/subscription-manager.js';
 import { BullMQEventBus } from '../transport/bullmq/bullmq-event-bus.js';
 import { resolveQueueBackend } from '../transport/bullmq/queue/queue-backend.js';
+import { EventBusHealthIndicator } from './event-bus.health-indicator.js';
 
 /** Injection token of the event queue, `@InjectQueue(EVENT_BUS_QUEUE)` in `@nestjs/bullmq` terms. */
 export const EVENT_BUS_QUEUE_TOKEN = getQueueToken(EVENT_BUS_QUEUE);
 
 /** What the module exports (it is global by default). */
-export const EVENT_BUS_EXPORTS = [EventBus, EventStore, SubscriptionManager, EVENT_BUS_QUEUE_TOKEN];
+export const EVENT_BUS_EXPORTS = [
+  EventBus,
+  EventStore,
+  SubscriptionManager,
+  EVENT_BUS_QUEUE_TOKEN,
+  EventBusHealthIndicator,
+];
 
 /**
  * The providers that depend on the options and on the store's DataSource. The library's classes
@@ -82,5 +89,7 @@ export function eventBusProviders(dataSource: InjectionToken): Provider[] {
       ) => new BullMQEventBus({ ...options, eventStore, subscriptions, queue }),
       inject: [EVENT_BUS_OPTIONS, EventStore, SubscriptionManager, EVENT_BUS_QUEUE_TOKEN],
     },
+    // For @nestjs/terminus; it needs only the bus, so an app without terminus pays nothing for it.
+    EventBusHealthIndicator,
   ];
 }

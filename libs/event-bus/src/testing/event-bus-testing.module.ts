@@ -9,6 +9,7 @@ import {
 import { DiscoveryModule } from '@nestjs/core';
 import { EVENT_BUS_OPTIONS } from '../nest/event-bus.constants.js';
 import { EventBus } from '../core/event-bus.js';
+import { EventBusHealthIndicator } from '../nest/event-bus.health-indicator.js';
 import { EventStore } from '../store/event-store.js';
 import { OnEventMetadataAccessor } from '../nest/on-event-metadata.accessor.js';
 import type { RetryPolicy } from '../subscriptions/retry-policy.js';
@@ -99,8 +100,17 @@ export class EventBusTestingModule {
         SubscriptionLoader,
         EventBusTestingLifecycle,
         EventBusTestHarness,
+        EventBusHealthIndicator,
       ],
-      exports: [EventBus, EventStore, SubscriptionManager, InMemoryEventBus, InMemoryEventStore, EventBusTestHarness],
+      exports: [
+        EventBus,
+        EventStore,
+        SubscriptionManager,
+        InMemoryEventBus,
+        InMemoryEventStore,
+        EventBusTestHarness,
+        EventBusHealthIndicator,
+      ],
     };
   }
 }

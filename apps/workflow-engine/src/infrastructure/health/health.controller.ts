@@ -1,7 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
-import { EventBusHealthIndicator } from './event-bus.health.js';
-import { QueueHealthIndicator } from './queue.health.js';
+import { EventBusHealthIndicator } from '@app/event-bus';
 
 const CHECK_TIMEOUT_MS = 2000;
 
@@ -10,18 +9,18 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly database: TypeOrmHealthIndicator,
-    private readonly queue: QueueHealthIndicator,
-    private readonly bus: EventBusHealthIndicator,
+    // Provided by EventBusModule: readiness, the queue's server, this process's worker, the outbox
+    // and the ordered handlers' lag, each probe bounded.
+    private readonly eventBus: EventBusHealthIndicator,
   ) {}
 
-  /** Readiness: PostgreSQL (the event store) and the event queue answer, and the bus has started. 503 otherwise. */
+  /** Readiness: PostgreSQL (the event store) answers and the event bus is healthy. 503 otherwise, naming why. */
   @Get()
   @HealthCheck()
   readiness() {
     return this.health.check([
       () => this.database.pingCheck('database').withTimeout(CHECK_TIMEOUT_MS),
-      () => this.queue.check('queue', CHECK_TIMEOUT_MS),
-      () => this.bus.check('eventBus'),
+      () => this.eventBus.isHealthy('eventBus', { timeoutMs: CHECK_TIMEOUT_MS }),
     ]);
   }
 

@@ -1,12 +1,10 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { HealthController } from './health.controller.js';
-import { EventBusHealthIndicator } from './event-bus.health.js';
-import { QueueHealthIndicator } from './queue.health.js';
 
+/** `/health` and `/health/live`; the event bus's indicator comes from the (global) EventBusModule. */
 @Module({
   imports: [TerminusModule],
   controllers: [HealthController],
-  providers: [QueueHealthIndicator, EventBusHealthIndicator],
 })
 export class HealthModule {}

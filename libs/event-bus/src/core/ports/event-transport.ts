@@ -5,6 +5,7 @@
  */
 import type { StoredEvent } from '../../events/domain-event.js';
 import type { FailedDeliveryFilter } from './failed-delivery-records.js';
+import type { TransportHealth, TransportHealthLimits } from './transport-health.js';
 
 /** What `EventBus.readiness()` answers, for health checks. */
 export interface EventBusReadiness {
@@ -43,6 +44,12 @@ export interface EventTransport {
 
   /** Ready: started as configured and its connection is not failing. */
   readiness(): EventBusReadiness;
+
+  /**
+   * Probes its queue's server and this process's consumer (`worker` absent when it does not consume),
+   * each within `limits.timeoutMs`. Never rejects: what fails or does not answer is an unhealthy result.
+   */
+  checkHealth(limits: TransportHealthLimits): Promise<TransportHealth>;
 
   /**
    * Hands stored events to their consumers; resolves to their job ids in input order. Rejects when

@@ -9,10 +9,30 @@ export interface FailedDelivery {
   failedAt: string;
 }
 
+/** Which failed deliveries `getFailedDeliveries` lists and `retryFailed` re-drives; every field given must match. */
 export interface FailedDeliveryFilter {
   eventId?: string;
+  /** The handler's name, exactly. */
   handler?: string;
   tenantId?: string;
+  /** The event's type, exactly (no pattern). */
+  eventType?: string;
+  /** The event's `metadata.workflowId`. */
+  workflowId?: string;
+}
+
+/** Where a page of failed deliveries ended: its last item (any object with these fields). */
+export type FailedDeliveryCursor = Pick<FailedDelivery, 'failedAt' | 'eventId' | 'handler'>;
+
+/** `getFailedDeliveries`' filter with keyset paging, in the list's order (oldest failure first). */
+export interface FailedDeliveryQuery extends FailedDeliveryFilter {
+  /** At most this many (1 to 10 000). @default all */
+  limit?: number;
+  /**
+   * Only those after this one: pass the last item of the previous page. A page never skips a
+   * delivery that stayed failed; one re-driven and failed again meanwhile comes again, later.
+   */
+  after?: FailedDeliveryCursor;
 }
 
 /** A failed delivery claimed for a re-drive. */
@@ -36,8 +56,8 @@ export interface RedriveBatch {
 
 /** The dead letters: handler deliveries that exhausted their policy, and their re-drive. */
 export interface FailedDeliveryRecords {
-  /** Failed deliveries, oldest failure first; bounded by the store's deadline. */
-  listFailed(filter?: FailedDeliveryFilter): Promise<FailedDelivery[]>;
+  /** Failed deliveries, oldest failure first (then by event id, handler), paged; bounded by the store's deadline. */
+  listFailed(filter?: FailedDeliveryQuery): Promise<FailedDelivery[]>;
 
   /**
    * Re-drives the matching failed deliveries in batches, each in one transaction: claims them (rows

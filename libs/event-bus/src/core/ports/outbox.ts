@@ -34,6 +34,12 @@ export interface Outbox {
    */
   claimPending(claim: OutboxClaim, dispatch: (events: StoredEvent[]) => Promise<string[]>): Promise<number>;
 
+  /**
+   * How long the oldest event stored but not dispatched yet has waited, in ms; `null` when none
+   * waits. Bounded by the store's deadline (`StoreUnavailableError` past it).
+   */
+  oldestPendingAgeMs(): Promise<number | null>;
+
   /** A listener for the notifications of committed transactional publishes. */
   listener(onNotice: (notice: OutboxNotice) => void, logger: LoggerService): OutboxListener;
 

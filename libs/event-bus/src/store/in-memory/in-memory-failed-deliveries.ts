@@ -2,12 +2,13 @@ import type {
   FailedDelivery,
   FailedDeliveryClaim,
   FailedDeliveryFilter,
+  FailedDeliveryQuery,
   FailedDeliveryRecords,
   RedriveBatch,
 } from '../../core/ports/failed-delivery-records.js';
 import type { EventStatus } from '../../events/domain-event.js';
 import { normalizeUuid } from '../../events/uuid.js';
-import { toStoredEvent, type DeliveryRow, type InMemoryTables } from './in-memory-tables.js';
+import { toStoredEvent, type DeliveryRow, type EventRow, type InMemoryTables } from './in-memory-tables.js';
 
 /** Re-drives are claimed and enqueued in batches of this many records, as the TypeORM ledger does. */
 const REDRIVE_BATCH = 500;
@@ -34,7 +35,7 @@ export class InMemoryFailedDeliveries implements FailedDeliveryRecords {
           record.failedAt !== null &&
           (eventId === undefined || record.eventId === eventId) &&
           (filter.handler === undefined || record.handler === filter.handler) &&
-          (tenantId === undefined || this.tables.event(record.eventId)?.tenantId === tenantId),
+          this.eventMatches(record.eventId, tenantId, filter),
       )
       .sort(
         (a, b) =>
@@ -42,14 +43,37 @@ export class InMemoryFailedDeliveries implements FailedDeliveryRecords {
       );
   }
 
-  async listFailed(filter: FailedDeliveryFilter = {}): Promise<FailedDelivery[]> {
-    return this.failedNow(filter).map((record) => ({
+  /** As the TypeORM query: keyset after the cursor (failure time, event id, handler), then the limit. */
+  async listFailed(filter: FailedDeliveryQuery = {}): Promise<FailedDelivery[]> {
+    const { after, limit } = filter;
+    const cursor = after && {
+      at: Date.parse(after.failedAt),
+      eventId: normalizeUuid(after.eventId),
+      handler: after.handler,
+    };
+    const listed = this.failedNow(filter).filter(
+      (record) =>
+        !cursor ||
+        (record.failedAt.getTime() - cursor.at ||
+          compare(record.eventId, cursor.eventId) ||
+          compare(record.handler, cursor.handler)) > 0,
+    );
+    return listed.slice(0, limit ?? listed.length).map((record) => ({
       eventId: record.eventId,
       handler: record.handler,
       attempts: record.attempts,
       lastError: record.lastError ?? '',
       failedAt: record.failedAt.toISOString(),
     }));
+  }
+
+  private eventMatches(eventId: string, tenantId: string | undefined, filter: FailedDeliveryFilter): boolean {
+    const event = this.tables.event(eventId);
+    return (
+      (tenantId === undefined || event?.tenantId === tenantId) &&
+      (filter.eventType === undefined || event?.type === filter.eventType) &&
+      (filter.workflowId === undefined || (event !== undefined && workflowIdOf(event) === filter.workflowId))
+    );
   }
 
   /**
@@ -115,6 +139,12 @@ export class InMemoryFailedDeliveries implements FailedDeliveryRecords {
       for (const [id, status] of eventsBefore) this.tables.updateEvent(this.tables.event(id)!, { status });
     };
   }
+}
+
+/** The `workflow_id` column of the TypeORM table: `metadata.workflowId` as stored. */
+function workflowIdOf(event: EventRow): unknown {
+  if (event.metadataJson === null) return undefined;
+  return (JSON.parse(event.metadataJson) as { workflowId?: unknown }).workflowId;
 }
 
 function compare(a: string, b: string): number {

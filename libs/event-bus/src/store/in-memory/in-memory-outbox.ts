@@ -46,6 +46,11 @@ export class InMemoryOutbox implements Outbox {
     }
   }
 
+  async oldestPendingAgeMs(): Promise<number | null> {
+    const oldest = this.tables.events.find((row) => row.status === 'pending' && row.jobId === null);
+    return oldest === undefined ? null : Math.max(0, Date.now() - Date.parse(oldest.createdAt));
+  }
+
   listener(): OutboxListener {
     return NO_LISTENER;
   }

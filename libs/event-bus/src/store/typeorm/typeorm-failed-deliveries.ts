@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import type { FailedDelivery, FailedDeliveryFilter } from '../../core/event-bus.js';
+import type { FailedDelivery, FailedDeliveryFilter, FailedDeliveryQuery } from '../../core/event-bus.js';
 import type {
   FailedDeliveryClaim,
   FailedDeliveryRecords,
@@ -23,15 +23,16 @@ export class TypeOrmFailedDeliveries implements FailedDeliveryRecords {
   ) {}
 
   /** One query, bounded by the store's deadline. */
-  async listFailed(filter: FailedDeliveryFilter = {}): Promise<FailedDelivery[]> {
+  async listFailed(filter: FailedDeliveryQuery = {}): Promise<FailedDelivery[]> {
     const { where, params } = failedWhere(filter);
+    const sql = listFailedSql(where, params, { after: filter.after, limit: filter.limit });
     const rows: Array<{
       event_id: string;
       handler: string;
       attempts: number;
       last_error: string | null;
       failed_at: Date;
-    }> = await withinStoreDeadline(this.dataSource.query(listFailedSql(where), params), this.storeTimeoutMs);
+    }> = await withinStoreDeadline(this.dataSource.query(sql, params), this.storeTimeoutMs);
     return rows.map((row) => ({
       eventId: row.event_id,
       handler: row.handler,

@@ -7,6 +7,7 @@ import { PostgresChannelListener } from './postgres-channel-listener.js';
 import { postgresClientConfig } from './postgres-client-config.js';
 import { CLAIM_UNENQUEUED_SQL } from './schema/claim-outbox.sql.js';
 import { MAX_NOTIFIED_IDS, NOTIFY_OUTBOX_SQL, OUTBOX_CHANNEL } from './schema/notify-outbox.sql.js';
+import { OUTBOX_OLDEST_AGE_SQL } from './schema/outbox-oldest.sql.js';
 import { MARK_ENQUEUED_SQL } from './schema/record-job-ids.sql.js';
 import { toStoredEvent, type EventStoreRow } from './schema/stored-event.mapper.js';
 import { callStore } from './store-availability.js';
@@ -31,6 +32,17 @@ export class TypeOrmOutbox implements Outbox {
       await manager.query(MARK_ENQUEUED_SQL, [events.map((event) => event.id), jobIds]);
       return rows.length;
     });
+  }
+
+  /** On a connection of its own, closed past the deadline: a health probe of a frozen server leaks none. */
+  async oldestPendingAgeMs(): Promise<number | null> {
+    const rows = await callStore(
+      this.dataSource,
+      undefined,
+      (manager) => manager.query<Array<{ age_ms: number }>>(OUTBOX_OLDEST_AGE_SQL),
+      this.storeTimeoutMs,
+    );
+    return rows.length === 0 ? null : Math.max(0, Math.round(rows[0].age_ms));
   }
 
   listener(onNotice: (notice: OutboxNotice) => void, logger: LoggerService): OutboxListener {

@@ -1,6 +1,7 @@
 import type { LoggerService } from '@nestjs/common';
 import type { EventBusReadiness, FailedDeliveryFilter } from '../../core/event-bus.js';
 import type { DispatchOptions, EventTransport } from '../../core/ports/event-transport.js';
+import type { TransportHealth, TransportHealthLimits } from '../../core/ports/transport-health.js';
 import type { StoredEvent } from '../../events/domain-event.js';
 import type { DeliveryLedger } from '../../core/ports/delivery-ledger.js';
 import type { SubscriptionManager } from '../../subscriptions/subscription-manager.js';
@@ -48,6 +49,11 @@ export class BullMQEventTransport implements EventTransport {
 
   readiness(): EventBusReadiness {
     return this.runtime?.readiness() ?? { ready: false, reason: 'the event transport is not started' };
+  }
+
+  async checkHealth(limits: TransportHealthLimits): Promise<TransportHealth> {
+    if (!this.runtime) return { queue: { healthy: false, reason: 'the event transport is not started' } };
+    return this.runtime.checkHealth(limits);
   }
 
   dispatch(events: readonly StoredEvent[], options: DispatchOptions): Promise<string[]> {

@@ -11,6 +11,7 @@ import type { Queue } from 'bullmq';
 import type { EventBusReadiness, FailedDeliveryFilter } from '../../core/event-bus.js';
 import type { DeliveryLedger } from '../../core/ports/delivery-ledger.js';
 import type { DispatchOptions } from '../../core/ports/event-transport.js';
+import type { TransportHealth, TransportHealthLimits } from '../../core/ports/transport-health.js';
 import type { StoredEvent } from '../../events/domain-event.js';
 import { withDeadline } from '../../shared/with-deadline.js';
 import type { SubscriptionManager } from '../../subscriptions/subscription-manager.js';
@@ -18,11 +19,13 @@ import { OutboxRelay } from '../outbox/outbox-relay.js';
 import type { EventBusOptions } from './bullmq-event-bus.options.js';
 import type { BusSettings } from './bus-settings.js';
 import { EventDeliveryWorker } from './delivery/event-delivery-worker.js';
+import { probeWorker } from './delivery/worker-health.js';
 import { FailedDeliveryRedrive } from './failed-delivery-redrive.js';
 import { closeQueueWithin, queueAnswers } from './queue/bounded-close.js';
 import { EventEnqueuer } from './queue/event-enqueuer.js';
 import { warnUnlessNoEviction } from './queue/queue-backend.js';
 import type { QueueBackend } from './queue/queue-backend.js';
+import { probeQueueServer } from './queue/queue-health.js';
 import { QueueStartRetry } from './queue/queue-start-retry.js';
 import { LostJobRecovery } from './recovery/lost-job-recovery.js';
 import type { EventBusInstruments } from '../../observability/event-bus-instruments.js';
@@ -124,6 +127,24 @@ export class BusRuntime {
       return { ready: false, reason: `the event queue "${this.queue.name}" does not answer (${this.lastQueueError})` };
     }
     return { ready: true };
+  }
+
+  /**
+   * The queue's server and this process's worker, probed at once, each within `limits.timeoutMs`.
+   * A worker still waiting for its queue at start-up is not consuming yet: unhealthy, saying so.
+   */
+  async checkHealth(limits: TransportHealthLimits): Promise<TransportHealth> {
+    const queue = probeQueueServer(this.queue, this.deps.backend.kind, limits.timeoutMs);
+    if (!this.worker) return { queue: await queue };
+    const worker = this.startRetry?.waiting
+      ? Promise.resolve({
+          healthy: false,
+          reason: `the event worker waits for the event queue "${this.queue.name}" to answer (start-up)`,
+          details: { consuming: true },
+        })
+      : probeWorker(this.worker.activity(), this.queue, limits);
+    const [queueHealth, workerHealth] = await Promise.all([queue, worker]);
+    return { queue: queueHealth, worker: workerHealth };
   }
 
   static async start(deps: BusRuntimeDeps): Promise<BusRuntime> {

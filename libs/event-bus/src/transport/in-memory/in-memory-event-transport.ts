@@ -9,6 +9,7 @@ import type { LoggerService } from '@nestjs/common';
 import type { DeliveryLedger } from '../../core/ports/delivery-ledger.js';
 import { runOnceThrough } from '../../core/ports/handler-inbox.js';
 import type { DispatchOptions, EventBusReadiness, EventTransport } from '../../core/ports/event-transport.js';
+import type { TransportHealth } from '../../core/ports/transport-health.js';
 import type { FailedDeliveryClaim, FailedDeliveryFilter } from '../../core/ports/failed-delivery-records.js';
 import { EventBusNotReadyError } from '../../shared/errors.js';
 import type { StoredEvent } from '../../events/domain-event.js';
@@ -94,6 +95,18 @@ export class InMemoryEventTransport implements EventTransport {
   readiness(): EventBusReadiness {
     if (this.state === 'running') return { ready: true };
     return { ready: false, reason: `${this.name} is ${this.state === 'new' ? 'not started' : this.state}` };
+  }
+
+  /** No server to reach; its deliveries run in this process, in the same event loop as the check. */
+  async checkHealth(): Promise<TransportHealth> {
+    const { ready, reason } = this.readiness();
+    const details = { backend: 'in-memory' };
+    return {
+      queue: ready ? { healthy: true, details } : { healthy: false, reason, details },
+      worker: this.consuming
+        ? { healthy: true, details: { consuming: true, running: this.work.describe().length } }
+        : undefined,
+    };
   }
 
   /**

@@ -7,6 +7,14 @@ export interface FailedFilter {
   eventId?: string;
   handler?: string;
   tenantId?: string;
+  eventType?: string;
+  workflowId?: string;
+}
+
+/** Keyset paging of the list: the previous page's last item, and the page size. */
+export interface FailedPage {
+  after?: { failedAt: string; eventId: string; handler: string };
+  limit?: number;
 }
 
 /** The WHERE clause of failed records, from a whitelist of conditions; every value is a parameter. */
@@ -28,15 +36,44 @@ export function failedWhere(filter: FailedFilter): { where: string; params: unkn
     params.push(uuidFilter(filter.tenantId, 'tenantId'));
     conditions.push(`e.tenant_id = $${params.length}`);
   }
+  if (filter.eventType !== undefined) {
+    params.push(filter.eventType);
+    conditions.push(`e.event_type = $${params.length}`);
+  }
+  if (filter.workflowId !== undefined) {
+    params.push(filter.workflowId);
+    conditions.push(`e.workflow_id = $${params.length}`);
+  }
   return { where: conditions.join(' AND '), params };
 }
 
-/** Failed deliveries, oldest failure first. */
-export function listFailedSql(where: string): string {
+/**
+ * Failed deliveries, oldest failure first, from the previous page's last item on (keyset, in the
+ * order of the failed index). `failed_at` has microseconds and the cursor's `failedAt` only the
+ * milliseconds the list returned, so the cursor row's exact `failed_at` is looked up by its key;
+ * were it re-driven meanwhile, its milliseconds stand in (at most repeating rows of that
+ * millisecond, never skipping one). Appends its parameters to `params`.
+ */
+export function listFailedSql(where: string, params: unknown[], page: FailedPage = {}): string {
+  let keyset = '';
+  if (page.after) {
+    params.push(page.after.failedAt, uuidFilter(page.after.eventId, 'after.eventId'), page.after.handler);
+    const [t, e, h] = [params.length - 2, params.length - 1, params.length];
+    const exact = `(SELECT c.failed_at FROM event_handler_deliveries c
+        WHERE c.event_id = $${e} AND c.handler = $${h} AND c.status = 'failed'
+          AND c.failed_at >= $${t}::timestamptz AND c.failed_at < $${t}::timestamptz + interval '1 millisecond')`;
+    keyset = ` AND d.failed_at >= $${t}::timestamptz
+      AND (d.failed_at, d.event_id, d.handler) > (COALESCE(${exact}, $${t}::timestamptz), $${e}::uuid, $${h})`;
+  }
+  let limit = '';
+  if (page.limit !== undefined) {
+    params.push(page.limit);
+    limit = ` LIMIT $${params.length}`;
+  }
   return `SELECT d.event_id, d.handler, d.attempts, d.last_error, d.failed_at
     FROM event_handler_deliveries d JOIN event_store e ON e.id = d.event_id
-    WHERE ${where}
-    ORDER BY d.failed_at, d.event_id, d.handler`;
+    WHERE ${where}${keyset}
+    ORDER BY d.failed_at, d.event_id, d.handler${limit}`;
 }
 
 /** Where a re-drive draws the line: deliveries failing again after it are left for the next call. */

@@ -24,7 +24,8 @@ import {
 } from '../jobs/event-jobs.js';
 import { EventJobProcessor } from './event-job-processor.js';
 import { HandlerJobProcessor } from './handler-job-processor.js';
-import { createHandlerSlots } from './handler-slots.js';
+import { createHandlerSlots, type HandlerSlots } from './handler-slots.js';
+import type { WorkerActivity } from './worker-health.js';
 import {
   handlerBackoffStrategy,
   KEEP_COMPLETED_JOBS,
@@ -104,16 +105,22 @@ export class EventDeliveryWorker {
   private readonly shutdownTimeoutMs: number;
   /** Aborted when `close` stops waiting for running handlers: their `context.signal` is aborted with it. */
   private readonly stopWaiting = new AbortController();
+  private readonly slots: HandlerSlots;
+  /** When a job last started or finished here (or the worker started): the health check's sign of life. */
+  private lastActivityAt = Date.now();
+  /** Set while the worker's own connection is lost (BullMQ reconnects). */
+  private connectionError: string | undefined;
 
   constructor(private readonly deps: EventDeliveryWorkerDeps) {
     this.queueTimeoutMs = deps.queueTimeoutMs ?? EVENT_BUS_DEFAULTS.enqueueTimeoutMs;
     this.shutdownTimeoutMs = deps.shutdownTimeoutMs ?? EVENT_BUS_DEFAULTS.shutdownTimeoutMs;
     const records = deps.deliveries;
+    this.slots = createHandlerSlots(deps.concurrency);
     const common = {
       subscriptions: deps.subscriptions,
       defaultRetry: deps.defaultRetry,
       records,
-      slots: createHandlerSlots(deps.concurrency),
+      slots: this.slots,
       logger: deps.logger,
       limits: { defaultTimeoutMs: deps.handlerTimeoutMs, stop: this.stopWaiting.signal, instruments: deps.instruments },
       transactions: runOnceThrough(deps.inbox),
@@ -246,21 +253,21 @@ export class EventDeliveryWorker {
       },
     });
     this.worker = worker;
+    this.lastActivityAt = Date.now();
     // An EventEmitter 'error' with no listener would crash the process. Connection errors are retried
     // by BullMQ, each reconnect attempt reporting one: said once per outage, without a stack.
-    let disconnected = false;
     worker.on('error', (error: Error) => {
       if (!isConnectionError(error)) {
         logger.error(`Event worker error: ${error.message}`, error.stack);
         return;
       }
-      if (disconnected || this.closing) return;
-      disconnected = true;
+      if (this.connectionError !== undefined || this.closing) return;
+      this.connectionError = error.message;
       logger.warn(`Event worker lost its queue connection (${error.message}); BullMQ reconnects.`);
     });
     (worker as QueueConnectionOwner).getBackend().on('ready', () => {
-      if (!disconnected) return;
-      disconnected = false;
+      if (this.connectionError === undefined) return;
+      this.connectionError = undefined;
       logger.log('Event worker reconnected to its queue.');
     });
     worker.on('failed', (job: Job | undefined, error: Error) => {
@@ -275,9 +282,24 @@ export class EventDeliveryWorker {
     }
   }
 
+  /** What the health check asks of a consumer (worker-health.ts). */
+  activity(): WorkerActivity {
+    return {
+      running: this.worker !== undefined && this.closing === undefined && this.worker.isRunning(),
+      connectionError: this.connectionError,
+      jobsRunning: this.running.size,
+      handlerSlots: { busy: this.slots.activeCount, waiting: this.slots.pendingCount, size: this.deps.concurrency },
+      lastActivityAt: this.lastActivityAt,
+    };
+  }
+
   private track(processing: Promise<void>): Promise<void> {
+    this.lastActivityAt = Date.now();
     this.running.add(processing);
-    const forget = (): void => void this.running.delete(processing);
+    const forget = (): void => {
+      this.lastActivityAt = Date.now();
+      this.running.delete(processing);
+    };
     processing.then(forget, forget);
     return processing;
   }
