@@ -2,7 +2,7 @@
  * Tracing (DESIGN.md 6.8) across the real queue (BullMQ on Redis): with an OpenTelemetry SDK
  * registered (AsyncLocalStorage context, W3C propagator, an in-memory exporter), a handler's span
  * `handle <handler>` is in the publisher's trace, a child of `publish <type>`, on its first try, on
- * a retry and in a replay (marked).
+ * a retry, in a replay (marked), and for an ordered handler (fed from the event log, not the queue).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { context, propagation, SpanStatusCode, trace } from '@opentelemetry/api';
@@ -70,6 +70,12 @@ describe('tracing through the BullMQ bus', () => {
       },
       { name: 'Traced.chain' },
     );
+    // Subscribed at run time: the bus starts its consumer, which reads the log from the beginning.
+    await t.bus.subscribe('traced.ordered', async () => undefined, {
+      name: 'Traced.ordered',
+      ordered: true,
+      startFrom: 'beginning',
+    });
   });
 
   beforeEach(() => exporter.reset());
@@ -127,6 +133,23 @@ describe('tracing through the BullMQ bus', () => {
     const [replayed] = await handleSpans('Traced.ok', stored, 1);
     expect(replayed.parentSpanContext?.spanId).toBe(idOf(publish));
     expect(replayed.attributes).toMatchObject({ 'event_bus.replay': true, 'event_bus.attempt': 1 });
+  });
+
+  it("puts an ordered handler's call, read from the event log, under the publish span too", async () => {
+    const { request, stored } = await publishInRequest('traced.ordered');
+    const [handle] = await handleSpans('Traced.ordered', stored, 1);
+    const [publish] = spans('publish traced.ordered');
+
+    expect(stored.metadata?.traceparent).toBe(`00-${traceOf(publish)}-${idOf(publish)}-01`);
+    expect(traceOf(handle)).toBe(request.spanContext().traceId);
+    expect(handle.parentSpanContext?.spanId).toBe(idOf(publish));
+    expect(handle.attributes).toMatchObject({
+      'event_bus.event_id': stored.id,
+      'event_bus.event_type': 'traced.ordered',
+      'event_bus.handler': 'Traced.ordered',
+      'event_bus.attempt': 1,
+    });
+    expect(handle.attributes['event_bus.replay']).toBeUndefined();
   });
 
   it('keeps a traceparent the caller set', async () => {
