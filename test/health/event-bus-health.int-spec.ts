@@ -2,11 +2,12 @@
  * `EventBus.checkHealth()` (and so `EventBusHealthIndicator`) failing for each cause, naming it, and
  * passing again once the cause is gone: Redis refusing or hung (a TCP proxy in front of a Redis of
  * this suite's own), Redis allowed to evict, a worker stuck on handlers that never return while
- * jobs wait, the outbox's oldest event over its threshold, an ordered handler lagging.
+ * jobs wait, the outbox's oldest event over its threshold, an ordered handler lagging (blocked on a
+ * gate while events pile up behind it).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { BullMQEventBus, type EventBusHealth, type OrderedHandlerState, type StoredEvent } from '@app/event-bus';
+import { BullMQEventBus, EventBusHealthIndicator, type EventBusHealth, type StoredEvent } from '@app/event-bus';
 import { createTestBus, transportBackends, type TestBus, type TestBusOptions } from '../support/bus.js';
 import { createTestDatabase, waitFor, type TestDatabase } from '../support/database.js';
 import { servicesRequired } from '../support/environment.js';
@@ -42,6 +43,17 @@ function waitForHealth(
 
 const healthy = (health: EventBusHealth): boolean => health.healthy;
 
+/** A promise a blocked handler awaits, and what resolves it. */
+interface Gate {
+  open: () => void;
+  opened: Promise<void>;
+}
+function newGate(): Gate {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { open, opened };
+}
+
 describe('event bus health', () => {
   let db: TestDatabase;
   const opened: TestBus[] = [];
@@ -63,12 +75,7 @@ describe('event bus health', () => {
   });
 
   describe.each(transportBackends())('on the %s backend', (backend) => {
-    let gate: { open: () => void; opened: Promise<void> };
-    const newGate = () => {
-      let open!: () => void;
-      const opened = new Promise<void>((resolve) => (open = resolve));
-      return { open, opened };
-    };
+    let gate: Gate;
     afterEach(() => gate?.open()); // never leave a handler blocked, even when the test failed
 
     it.each([
@@ -125,43 +132,66 @@ describe('event bus health', () => {
     });
   });
 
-  it("fails while an ordered handler's lag is over its threshold (a bus whose ordered handlers report lag)", async () => {
-    // Ordered handlers come with `@OnEvent(..., { ordered: true })`; until then a subclass reports
-    // their state through the same `getOrderedHandlers()` the check reads.
-    class BusWithOrderedHandlers extends BullMQEventBus {
-      states: OrderedHandlerState[] = [];
-      override async getOrderedHandlers(): Promise<OrderedHandlerState[]> {
-        return this.states;
-      }
-    }
-    const template = await open({ backend: transportBackends()[0], initialize: false });
-    const bus = new BusWithOrderedHandlers(template.options);
-    try {
-      await bus.initialize();
-      const state = (lag: number): OrderedHandlerState => ({
-        handler: 'Projection.apply',
-        position: null,
-        lag,
-        parked: 0,
-        owners: [],
-      });
-      bus.states = [state(3)];
-      await waitForHealth(bus, healthy, 'a healthy bus with a handler 3 events behind');
+  describe('ordered handlers', () => {
+    let gate: Gate | undefined;
+    // Never leave a handler blocked, even when the test failed; runs before the outer afterEach closes the buses.
+    afterEach(() => gate?.open());
 
-      bus.states = [state(11)];
-      const health = await healthOf(bus);
-      expect(health.checks.orderedHandlers).toEqual({
+    it("fails while an ordered handler's lag is over its threshold, naming it; passes once it caught up", async () => {
+      gate = newGate();
+      const blocked = gate;
+      const called: string[] = [];
+      const t = await open({ backend: transportBackends()[0], initialize: false });
+      const subscribe = (name: string, handler: (event: StoredEvent) => Promise<void>) =>
+        t.bus.subscribe('health.ordered', handler, { name, ordered: true, startFrom: 'beginning' });
+      await subscribe('Projection.blocked', async (event) => {
+        called.push(event.id);
+        await blocked.opened;
+      });
+      await subscribe('Projection.fast', async () => undefined);
+      await t.bus.initialize();
+      await waitForHealth(t.bus, healthy, 'a healthy bus before any event');
+
+      // One workflow, so the key runs one event at a time: the first blocks, the others wait behind it.
+      const publish = (count: number) =>
+        t.bus.publishAll(
+          Array.from({ length: count }, () => newEvent({ type: 'health.ordered', metadata: { workflowId: 'wf-1' } })),
+        );
+      const lagIs = (blockedLag: number) => (health: EventBusHealth) => {
+        const lag = health.checks.orderedHandlers.details?.lag as Record<string, number> | undefined;
+        return lag?.['Projection.blocked'] === blockedLag && lag['Projection.fast'] === 0;
+      };
+
+      await publish(5);
+      await waitFor(() => called.length === 1, { message: "the first event's call started (and blocked)" });
+      const under = await waitForHealth(t.bus, lagIs(5), 'the blocked handler 5 events behind, the other caught up');
+      expect(called).toHaveLength(1);
+      expect(under.checks.orderedHandlers).toEqual({
+        healthy: true,
+        details: { lag: { 'Projection.blocked': 5, 'Projection.fast': 0 }, thresholdEvents: 10 },
+      });
+
+      await publish(7);
+      const over = await waitForHealth(t.bus, lagIs(12), 'the blocked handler 12 events behind');
+      const reason = '"Projection.blocked" is 12 events behind (orderedLagEvents 10)';
+      expect(over.checks.orderedHandlers).toEqual({
         healthy: false,
-        reason: '"Projection.apply" is 11 events behind (orderedLagEvents 10)',
-        details: { lag: { 'Projection.apply': 11 }, thresholdEvents: 10 },
+        reason,
+        details: { lag: { 'Projection.blocked': 12, 'Projection.fast': 0 }, thresholdEvents: 10 },
       });
-      expect(health.problems).toEqual([`orderedHandlers: ${health.checks.orderedHandlers.reason}`]);
+      expect(over.problems).toEqual([`orderedHandlers: ${reason}`]);
+      const indicated = await new EventBusHealthIndicator(t.bus).isHealthy('eventBus', FAST);
+      expect(indicated.eventBus).toMatchObject({
+        status: 'down',
+        problems: [`orderedHandlers: ${reason}`],
+        orderedHandlers: { status: 'down', reason, lag: { 'Projection.blocked': 12, 'Projection.fast': 0 } },
+      });
 
-      bus.states = [state(0)];
-      await waitForHealth(bus, healthy, 'a healthy bus once the handler caught up');
-    } finally {
-      await bus.close();
-    }
+      blocked.open();
+      await waitForHealth(t.bus, lagIs(0), 'both ordered handlers caught up');
+      expect(called).toHaveLength(12);
+      expect((await new EventBusHealthIndicator(t.bus).isHealthy('eventBus', FAST)).eventBus.status).toBe('up');
+    });
   });
 
   describeIfRunnable('event bus health on a Redis of its own', unavailable)('on a Redis of its own', () => {
