@@ -170,8 +170,14 @@ describeIfRunnable('test/app/events-page.e2e-spec.ts (headless browser)', chromi
           { timeout: 15_000 },
         );
 
-        // The ordered handlers' section: none in this app yet, said as such.
-        expect(await page.$eval('#ordered-empty', (note) => (note as HTMLElement).hidden)).toBe(false);
+        // The ordered handlers' section: the read model's projection, with its lag in events.
+        await page.waitForFunction(
+          () => document.querySelector('#ordered tbody tr td')?.textContent === 'WorkflowRunProjection.apply',
+          { timeout: 15_000 },
+        );
+        const lag = await page.$eval('#ordered tbody tr td:nth-child(2)', (cell) => cell.textContent);
+        expect(Number(lag)).toBeGreaterThanOrEqual(0);
+        expect(await page.$eval('#ordered-empty', (note) => (note as HTMLElement).hidden)).toBe(true);
       } finally {
         await page.close();
       }

@@ -237,7 +237,17 @@ $('#retry-failed').addEventListener('click', async () => {
 $('#replay').addEventListener('click', async () => {
   try {
     const result = await api('POST', `/workflows/${selected}/replay`);
-    say(`Replayed ${result.events} events (${result.handlerCalls} handler calls, ${result.failed} failed)`);
+    say(`Rebuilt the run from its ${result.events} events`);
+    refresh();
+  } catch (error) {
+    say(error.message, true);
+  }
+});
+
+$('#rebuild-projection').addEventListener('click', async () => {
+  try {
+    const { handler } = await api('POST', '/workflows/projection/rebuild');
+    say(`Rebuilding the read model: ${handler} reads the log again from its beginning`);
     refresh();
   } catch (error) {
     say(error.message, true);

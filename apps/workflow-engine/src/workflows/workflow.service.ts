@@ -13,6 +13,7 @@ import { APP_CONFIG, type ResolvedAppConfig } from '../infrastructure/config/app
 import { definitionFrom } from './demo-workflow.js';
 import type { FailedDeliveryQueryDto } from './dto/failed-delivery-filter.dto.js';
 import type { StartWorkflowDto } from './dto/start-workflow.dto.js';
+import { WORKFLOW_RUN_PROJECTION } from './projection/workflow-run.projection.js';
 import { WorkflowRunRepository } from './projection/workflow-run.repository.js';
 import type { WorkflowRunEntity } from './projection/workflow-run.entity.js';
 import { WorkflowEvents, type WorkflowStarted } from './workflow-events.js';
@@ -92,13 +93,21 @@ export class WorkflowService {
     };
   }
 
-  /** Rebuilds the run's read model from its events: forget the row, replay the history to the projection. */
+  /** Rebuilds the run's read model from its events, in one transaction. */
   async replay(workflowId: string) {
-    await this.existingHistory(workflowId);
-    await this.runs.remove(workflowId);
-    // From the epoch: a run's events are found by its id, whatever their timestamps.
-    const result = await this.bus.replayEvents(new Date(0), { workflowId });
-    return { workflowId, ...result, run: await this.runs.find(workflowId) };
+    const events = await this.existingHistory(workflowId);
+    await this.runs.rebuild(workflowId, events);
+    return { workflowId, events: events.length, run: await this.runs.find(workflowId) };
+  }
+
+  /**
+   * Rebuilds the whole read model: forget every row, then feed the ordered projection the log again
+   * from its beginning (every process drops what it held of it). Rows come back as it catches up.
+   */
+  async rebuildProjection(): Promise<{ handler: string; reset: true }> {
+    await this.runs.clear();
+    await this.bus.resetOrderedHandler(WORKFLOW_RUN_PROJECTION);
+    return { handler: WORKFLOW_RUN_PROJECTION, reset: true };
   }
 
   /** A page of failed deliveries, each with its event's type and workflow (what the page shows and searches by). */

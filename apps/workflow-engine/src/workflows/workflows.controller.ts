@@ -41,7 +41,14 @@ export class WorkflowsController {
     return this.workflows.events(id);
   }
 
-  /** Replays the run's events to the handlers that take part in replays (the read model). */
+  /** Rebuilds the whole read model from the log: the ordered projection is reset and catches up. */
+  @Post('projection/rebuild')
+  @HttpCode(202)
+  rebuildProjection() {
+    return this.workflows.rebuildProjection();
+  }
+
+  /** Rebuilds the run's row of the read model from its events. */
   @Post(':id/replay')
   @HttpCode(200)
   replay(@Param('id', ParseUUIDPipe) id: string) {

@@ -14,13 +14,18 @@ export interface OnEventMetadata {
   readonly options: OnEventOptions;
 }
 
-const OPTION_KEYS: ReadonlySet<string> = new Set<keyof OnEventOptions>([
-  'retry',
-  'name',
-  'replay',
-  'timeoutMs',
-  'transactional',
-]);
+/** Every option of `@OnEvent`, as a record so that an option added to the type but not here fails to compile. */
+const OPTIONS: Record<keyof OnEventOptions, true> = {
+  retry: true,
+  name: true,
+  replay: true,
+  timeoutMs: true,
+  ordered: true,
+  startFrom: true,
+  onExhausted: true,
+  transactional: true,
+};
+const OPTION_KEYS: ReadonlySet<string> = new Set(Object.keys(OPTIONS));
 
 /**
  * Reads `@OnEvent` metadata through Nest's `Reflector`. Stacked decorators become one handler:
@@ -62,7 +67,7 @@ function mergeOptions(declarations: readonly OnEventDeclaration[], where: string
       if (!OPTION_KEYS.has(key)) {
         throw new EventBusConfigurationError(
           key,
-          `@OnEvent on ${where} has no option "${key}" (known: retry, name, replay, timeoutMs, transactional)`,
+          `@OnEvent on ${where} has no option "${key}" (known: ${[...OPTION_KEYS].join(', ')})`,
         );
       }
       if (value === undefined) continue;

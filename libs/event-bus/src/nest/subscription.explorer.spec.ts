@@ -31,6 +31,12 @@ class WorkflowHandlers {
   notAHandler(): void {}
 }
 
+@Injectable()
+class ProjectionHandlers {
+  @OnEvent('workflow.**', { ordered: true, startFrom: 'beginning', onExhausted: 'block', transactional: true })
+  project(): void {}
+}
+
 @Controller()
 class StatusController {
   @OnEvent('**.failed')
@@ -331,6 +337,17 @@ describe('SubscriptionLoader', () => {
     expect(logs).toHaveLength(1);
     expect(logs[0]).toContain('Event routes (3 handlers)');
     expect(logs[0]).toContain('workflow.started -> WorkflowHandlers.onStarted');
+  });
+
+  it('takes every option of subscribe() on @OnEvent: ordered, startFrom, onExhausted, transactional', async () => {
+    const subscriptions = await boot([ProjectionHandlers], []);
+    expect(subscriptions.get('ProjectionHandlers.project')).toMatchObject({
+      ordered: { startFrom: 'beginning', onExhausted: 'block' },
+      transactional: true,
+    });
+    // An ordered handler is fed by the log, not by queue jobs.
+    expect(subscriptions.handlersFor('workflow.started')).toEqual([]);
+    expect(subscriptions.orderedHandlers().map((handler) => handler.name)).toEqual(['ProjectionHandlers.project']);
   });
 
   it('calls the handler with the provider instance as this', async () => {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { StoredEvent } from '@app/event-bus';
-import type { Repository } from 'typeorm';
+import type { EntityManager, Repository } from 'typeorm';
 import {
   WorkflowEvents,
   type NodeCompleted,
@@ -49,10 +49,11 @@ const UPSERT = `
 export class WorkflowRunRepository {
   constructor(@InjectRepository(WorkflowRunEntity) private readonly runs: Repository<WorkflowRunEntity>) {}
 
-  async apply(workflowId: string, event: StoredEvent): Promise<void> {
+  /** Applies one event, in the caller's transaction when given one (the projection handler's). */
+  async apply(workflowId: string, event: StoredEvent, manager?: EntityManager): Promise<void> {
     const change = changeOf(event);
     if (!change) return;
-    await this.runs.query(UPSERT, [
+    await (manager ?? this.runs.manager).query(UPSERT, [
       workflowId,
       event.tenantId,
       change.name ?? null,
@@ -76,9 +77,17 @@ export class WorkflowRunRepository {
     return this.runs.find({ order: { updatedAt: 'DESC' }, take: limit });
   }
 
-  /** Forgets a run, before a replay builds it again from its events. */
-  async remove(workflowId: string): Promise<void> {
-    await this.runs.delete({ workflowId });
+  /** Builds one run's row again from its events (in version order), in one transaction. */
+  async rebuild(workflowId: string, events: readonly StoredEvent[]): Promise<void> {
+    await this.runs.manager.transaction(async (manager) => {
+      await manager.delete(WorkflowRunEntity, { workflowId });
+      for (const event of events) await this.apply(workflowId, event, manager);
+    });
+  }
+
+  /** Forgets every run, before the projection is fed the whole log again. */
+  async clear(): Promise<void> {
+    await this.runs.manager.query('DELETE FROM workflow_runs');
   }
 }
 
