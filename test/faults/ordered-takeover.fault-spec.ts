@@ -33,24 +33,12 @@ describe('fault: ordered handlers when the owner of their keys is SIGKILLed', ()
   afterAll(() => run?.cleanup());
 
   it('takes the keys over within the bound, in order, nothing skipped, nothing done twice by the transactional handler', async () => {
-    const store = new PersistentEventStore(new EventStoreRepository(run.dataSource));
     let written = 0;
-    const writer = async (seed: number): Promise<void> => {
-      for (let round = 0; round < ROUNDS; round += 1) {
-        await run.dataSource.transaction(async (manager) => {
-          const events: NewDomainEvent[] = [0, 1].map((k) => ({
-            type: 'ordered.step',
-            tenantId: TENANT,
-            payload: { seed, round, k },
-            metadata: { workflowId: WORKFLOWS[(seed * 7 + round * 3 + k) % WORKFLOWS.length] },
-          }));
-          await store.append(events, { manager });
-          await sleep((seed + round) % 15); // keeps transactions open across each other's commits
-        });
+    const writers = [0, 1, 2, 3].map((seed) =>
+      writeRounds(run, seed, ROUNDS, () => {
         written += 2;
-      }
-    };
-    const writers = [0, 1, 2, 3].map(writer);
+      }),
+    );
 
     await waitFor(() => written >= ROUNDS * 4, { timeoutMs: 60_000, message: 'half of the stream written' });
     const owner = await busiestOwner(run);
@@ -62,25 +50,8 @@ describe('fault: ordered handlers when the owner of their keys is SIGKILLed', ()
     await Promise.all(writers);
     const total = ROUNDS * 4 * 2;
 
-    await waitFor(
-      async () => {
-        const [{ events }] = await run.dataSource.query<{ events: number }[]>(
-          `SELECT count(DISTINCT event_id)::int AS events FROM ordered_effects`,
-        );
-        return events === total && new Set(calls(run).map((call) => call.eventId)).size === total;
-      },
-      { timeoutMs: 60_000, message: 'every event handled by both handlers' },
-    );
-
-    // Versions are gapless per workflow, and the transactional handler's effects are exactly one per event, in order.
-    const effects = await run.dataSource.query<{ workflow_id: string; version: string }[]>(
-      `SELECT workflow_id, version FROM ordered_effects ORDER BY id`,
-    );
-    expect(effects).toHaveLength(total);
-    for (const workflow of WORKFLOWS) {
-      const versions = effects.filter((row) => row.workflow_id === workflow).map((row) => Number(row.version));
-      expect([workflow, versions]).toEqual([workflow, versions.map((_, i) => i + 1)]);
-    }
+    await waitForEverything(run, total);
+    await expectProjectionExactlyOnceInOrder(run, total);
 
     // The plain handler: in order per workflow, nothing skipped; a repeat only of the event in flight at the kill.
     const byWorkflow = new Map<string, number[]>();
@@ -110,7 +81,86 @@ describe('fault: ordered handlers when the owner of their keys is SIGKILLed', ()
     // The bound, plus what a loaded 2-core machine may add to one poll and one transaction.
     expect(takeoverMs).toBeLessThanOrEqual(TAKEOVER_MS + 5_000);
   });
+
+  it('takes the keys of a frozen owner (SIGSTOP) over, and its late writes after SIGCONT change nothing', async () => {
+    const before = await storedEvents(run);
+    const owner = await busiestOwner(run);
+    const victim = workers.find((worker) => worker.pid === owner && !worker.exited);
+    expect(victim).toBeDefined();
+    let written = 0;
+    const writers = [4, 5].map((seed) =>
+      writeRounds(run, seed, ROUNDS, () => {
+        written += 2;
+      }),
+    );
+    // Frozen mid-stream, likely inside a handler's transaction, which holds its bucket's lease row.
+    await waitFor(() => written >= 10, { timeoutMs: 30_000, message: 'the stream under way' });
+    victim!.signal('SIGSTOP');
+    try {
+      await Promise.all(writers);
+      const total = before + ROUNDS * 2 * 2;
+      // Everything is handled while the owner stays frozen: its buckets changed hands.
+      await waitForEverything(run, total);
+    } finally {
+      victim!.signal('SIGCONT');
+    }
+    // The thawed process finds its lease gone; a few more events give it time to try its late writes.
+    await writeRounds(run, 6, 3, () => undefined);
+    const total = before + ROUNDS * 2 * 2 + 6;
+    await waitForEverything(run, total);
+    await expectProjectionExactlyOnceInOrder(run, total);
+  });
 });
+
+/** Appends `rounds` transactions of 2 events to the workflows, each transaction held open a little. */
+async function writeRounds(run: FaultRun, seed: number, rounds: number, onWritten: () => void): Promise<void> {
+  const store = new PersistentEventStore(new EventStoreRepository(run.dataSource));
+  for (let round = 0; round < rounds; round += 1) {
+    await run.dataSource.transaction(async (manager) => {
+      const events: NewDomainEvent[] = [0, 1].map((k) => ({
+        type: 'ordered.step',
+        tenantId: TENANT,
+        payload: { seed, round, k },
+        metadata: { workflowId: WORKFLOWS[(seed * 7 + round * 3 + k) % WORKFLOWS.length] },
+      }));
+      await store.append(events, { manager });
+      await sleep((seed + round) % 15); // keeps transactions open across each other's commits
+    });
+    onWritten();
+  }
+}
+
+async function storedEvents(run: FaultRun): Promise<number> {
+  const [{ events }] = await run.dataSource.query<{ events: number }[]>(
+    `SELECT count(*)::int AS events FROM event_store WHERE event_type = 'ordered.step'`,
+  );
+  return events;
+}
+
+/** Until both handlers have handled every one of the `total` events (the projection, and the plain handler's calls). */
+async function waitForEverything(run: FaultRun, total: number): Promise<void> {
+  await waitFor(
+    async () => {
+      const [{ events }] = await run.dataSource.query<{ events: number }[]>(
+        `SELECT count(DISTINCT event_id)::int AS events FROM ordered_effects`,
+      );
+      return events === total && new Set(calls(run).map((call) => call.eventId)).size === total;
+    },
+    { timeoutMs: 60_000, message: `all ${total} events handled by both handlers` },
+  );
+}
+
+/** Versions gapless per workflow; the transactional handler's effects exactly one per event, in version order. */
+async function expectProjectionExactlyOnceInOrder(run: FaultRun, total: number): Promise<void> {
+  const effects = await run.dataSource.query<{ workflow_id: string; version: string }[]>(
+    `SELECT workflow_id, version FROM ordered_effects ORDER BY id`,
+  );
+  expect(effects).toHaveLength(total);
+  for (const workflow of WORKFLOWS) {
+    const versions = effects.filter((row) => row.workflow_id === workflow).map((row) => Number(row.version));
+    expect([workflow, versions]).toEqual([workflow, versions.map((_, i) => i + 1)]);
+  }
+}
 
 interface Call {
   eventId: string;

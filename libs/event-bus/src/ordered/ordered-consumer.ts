@@ -326,7 +326,10 @@ export class OrderedConsumer {
     const progressInTransaction = handler.transactional && transactions.atomic;
     const inTransaction: TransactionalRun = (_eventId, _handler, call) =>
       transactions.run(async (manager) => {
-        if (!progressInTransaction || (await log.recordKeyProgress(handler.name, holder, entry, 'done', manager))) {
+        const fresh =
+          !progressInTransaction ||
+          (await log.recordKeyProgress(handler.name, holder, entry, 'done', manager, this.leaseMs));
+        if (fresh) {
           await call(manager);
         }
       });

@@ -103,7 +103,8 @@ export interface OrderedLog {
    * Records that the key handled (or parked, or blocked on) `entry`, unless its progress is there
    * already: resolves false then (a transactional handler skips the call). Fenced by the lease: rejects
    * with `BucketLeaseLostError` when the holder lost the bucket; with `manager`, inside that
-   * transaction, where it also locks the lease until the commit.
+   * transaction, where it also locks the lease until the commit. `idleLimitMs` then bounds how long
+   * that transaction may sit idle, so a process frozen inside it cannot keep the bucket for ever.
    */
   recordKeyProgress(
     handler: string,
@@ -111,6 +112,7 @@ export interface OrderedLog {
     entry: OrderedLogEntry,
     outcome: 'done' | 'parked' | 'blocked',
     manager?: EntityManager,
+    idleLimitMs?: number,
   ): Promise<boolean>;
   /**
    * `recordKeyProgress(…, 'done')` for several keys (one event each) in one statement, without a

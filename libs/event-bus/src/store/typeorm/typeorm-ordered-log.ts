@@ -117,6 +117,7 @@ export class TypeOrmOrderedLog implements OrderedLog {
     entry: OrderedLogEntry,
     outcome: 'done' | 'parked' | 'blocked',
     manager?: EntityManager,
+    idleLimitMs?: number,
   ): Promise<boolean> {
     const { event, position } = entry;
     const [{ held, moved }] = await this.query<{ held: boolean; moved: boolean }>(
@@ -133,6 +134,7 @@ export class TypeOrmOrderedLog implements OrderedLog {
         position.sequenceNumber,
         outcome,
         event.id,
+        manager && idleLimitMs !== undefined ? Math.max(1, Math.round(idleLimitMs)) : null,
       ],
       manager,
     );

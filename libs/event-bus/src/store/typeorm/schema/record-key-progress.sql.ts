@@ -8,8 +8,14 @@
  *   A concurrent duplicate waits on the key's row (or its unique key) until the first commits.
  * - `blocked` marks the key blocked at the event and leaves its progress where it was.
  *
+ * - Inside a handler's transaction the lease row stays locked until the commit, so a process frozen
+ *   mid-transaction (SIGSTOP, a VM paused) would keep its bucket from changing hands for as long as
+ *   its connection lives. `$12` (ms, or null outside such a transaction) limits how long that
+ *   transaction may sit idle (`idle_in_transaction_session_timeout`, for this transaction only):
+ *   past it PostgreSQL ends the session, the transaction rolls back, and the bucket can be taken.
+ *
  * `$1`: handler; `$2`: bucket; `$3`: owner; `$4`: epoch; `$5`: tenant; `$6`: workflow ('' for none);
- * `$7`: version; `$8`, `$9`: position; `$10`: outcome; `$11`: event id.
+ * `$7`: version; `$8`, `$9`: position; `$10`: outcome; `$11`: event id; `$12`: idle limit in ms.
  */
 export const RECORD_KEY_PROGRESS_SQL = `
   WITH lease AS (
@@ -39,4 +45,6 @@ export const RECORD_KEY_PROGRESS_SQL = `
     END
     RETURNING 1
   )
-  SELECT EXISTS (SELECT FROM lease) AS held, EXISTS (SELECT FROM moved) AS moved`;
+  SELECT EXISTS (SELECT FROM lease) AS held, EXISTS (SELECT FROM moved) AS moved,
+    CASE WHEN $12::int IS NOT NULL
+      THEN set_config('idle_in_transaction_session_timeout', $12::int::text, true) END AS idle_limit`;
