@@ -50,6 +50,12 @@ export interface StoreConnectionSettings {
 export interface DeliveryLedgerOptions {
   /** How long one bounded statement waits for the store, in ms (`StoreUnavailableError` past it). */
   storeTimeoutMs: number;
+  /**
+   * How long a transactional handler's transaction may sit idle, in ms: a process frozen inside it
+   * (SIGSTOP, a paused VM) would otherwise keep its inbox row locked, and the redelivery of the
+   * stalled job waiting, for as long as its connection lives. The queue's lock duration. @default none
+   */
+  handlerTransactionIdleMs?: number;
 }
 
 /** A store that offers the delivery ledger of its database. */

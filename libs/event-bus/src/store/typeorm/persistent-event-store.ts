@@ -68,7 +68,11 @@ export class PersistentEventStore extends ValidatingEventStore implements Delive
    * them; statements a caller waits for are bounded by `storeTimeoutMs`.
    */
   deliveryLedger(options: DeliveryLedgerOptions): DeliveryLedger {
-    return new TypeOrmDeliveryLedger(this.repository.dataSource, options.storeTimeoutMs);
+    return new TypeOrmDeliveryLedger(
+      this.repository.dataSource,
+      options.storeTimeoutMs,
+      options.handlerTransactionIdleMs,
+    );
   }
 
   async save<P = unknown>(event: NewDomainEvent<P>, options?: EventWriteOptions): Promise<StoredEvent<P>> {

@@ -34,6 +34,8 @@ export class TypeOrmDeliveryLedger implements DeliveryLedger {
     private readonly dataSource: DataSource,
     /** Deadline of the statements a caller waits for (`storeTimeoutMs`), in ms. */
     storeTimeoutMs: number,
+    /** How long a transactional handler's transaction may sit idle (see `DeliveryLedgerOptions`). */
+    handlerTransactionIdleMs?: number,
   ) {
     this.statuses = new TypeOrmEventStatuses(dataSource, storeTimeoutMs);
     this.jobIds = this.statuses;
@@ -42,7 +44,7 @@ export class TypeOrmDeliveryLedger implements DeliveryLedger {
     this.unfinished = new TypeOrmUnfinishedEvents(dataSource);
     this.outbox = new TypeOrmOutbox(dataSource, storeTimeoutMs);
     this.ordered = new TypeOrmOrderedLog(dataSource, storeTimeoutMs);
-    this.inbox = new TypeOrmHandlerInbox(dataSource);
+    this.inbox = new TypeOrmHandlerInbox(dataSource, handlerTransactionIdleMs);
     this.transactions = this.inbox;
     this.gauges = new TypeOrmDeliveryGauges(dataSource, storeTimeoutMs);
   }

@@ -10,7 +10,11 @@ import { asStoreError } from './store-availability.js';
 export class TypeOrmHandlerInbox implements HandlerInbox, HandlerTransactions {
   readonly transactional = true;
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    /** How long a handler's transaction may sit idle, in ms (none when undefined). */
+    private readonly idleLimitMs?: number,
+  ) {}
 
   runOnce(
     eventId: string,
@@ -21,7 +25,7 @@ export class TypeOrmHandlerInbox implements HandlerInbox, HandlerTransactions {
     return this.inTransaction(async (manager) => {
       let claimed: unknown[];
       try {
-        claimed = await manager.query(CLAIM_INBOX_SQL, [eventId, handler]);
+        claimed = await manager.query(CLAIM_INBOX_SQL, [eventId, handler, this.idleLimitMs ?? null]);
       } catch (error) {
         throw asStoreError(error);
       }

@@ -10,7 +10,11 @@ import { Logger } from '@nestjs/common';
 import { DurableEventBus, type DurableEventBusParts } from '../../core/durable-event-bus.js';
 import { EVENT_BUS_DEFAULTS } from '../../core/event-bus.options.js';
 import { validateEventBusOptions } from '../../core/event-bus.options.validation.js';
-import { offersDeliveryLedger, type DeliveryLedger } from '../../core/ports/delivery-ledger.js';
+import {
+  offersDeliveryLedger,
+  type DeliveryLedger,
+  type DeliveryLedgerOptions,
+} from '../../core/ports/delivery-ledger.js';
 import { EventBusConfigurationError } from '../../shared/errors.js';
 import type { EventStore } from '../../store/event-store.js';
 import { DEFAULT_RETRY_POLICY } from '../../subscriptions/retry-policy.js';
@@ -28,12 +32,19 @@ export class BullMQEventBus extends DurableEventBus {
   }
 }
 
+/** BullMQ's default `lockDuration`, in ms: how long a job is its worker's before it counts as stalled. */
+const DEFAULT_LOCK_DURATION_MS = 30_000;
+
 function bullMQBusParts(options: EventBusOptions): DurableEventBusParts {
   const { eventStore, subscriptions, queue, ...core } = options;
   validateEventBusOptions(core);
   const logger = core.logger ?? new Logger('EventBus');
   const storeTimeoutMs = core.storeTimeoutMs ?? EVENT_BUS_DEFAULTS.storeTimeoutMs;
-  const ledger = ledgerOf(eventStore, storeTimeoutMs);
+  const ledger = ledgerOf(eventStore, {
+    storeTimeoutMs,
+    // A stalled job is redelivered after its lock expires: a transaction frozen longer is given up.
+    handlerTransactionIdleMs: core.workerOptions?.lockDuration ?? DEFAULT_LOCK_DURATION_MS,
+  });
   const registry = subscriptions ?? new SubscriptionManager({ logger });
   const instruments = createInstruments(core.metrics, logger);
   const backend = resolveQueueBackend(core, () => ledger.connectionSettings());
@@ -81,8 +92,8 @@ function bullMQBusParts(options: EventBusOptions): DurableEventBusParts {
 }
 
 /** The bus keeps its outbox and delivery records in the store's database: the store must offer them. */
-function ledgerOf(eventStore: EventStore, storeTimeoutMs: number): DeliveryLedger {
-  if (offersDeliveryLedger(eventStore)) return eventStore.deliveryLedger({ storeTimeoutMs });
+function ledgerOf(eventStore: EventStore, options: DeliveryLedgerOptions): DeliveryLedger {
+  if (offersDeliveryLedger(eventStore)) return eventStore.deliveryLedger(options);
   throw new EventBusConfigurationError(
     'eventStore',
     'must offer a delivery ledger, as PersistentEventStore does (new PersistentEventStore(new ' +
