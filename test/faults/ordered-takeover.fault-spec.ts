@@ -44,6 +44,9 @@ describe('fault: ordered handlers when the owner of their keys is SIGKILLed', ()
     const owner = await busiestOwner(run);
     const victim = workers.find((worker) => worker.pid === owner);
     expect(victim).toBeDefined();
+    // The workflows whose keys lie in the victim's buckets: their next call shows the takeover.
+    const victimsWorkflows = await workflowsOwnedBy(run, owner);
+    expect(victimsWorkflows.size).toBeGreaterThan(0);
     const killedAt = Date.now();
     await victim!.kill();
     workers.push(await run.startOrderedWorker(TAKEOVER_MS));
@@ -72,7 +75,9 @@ describe('fault: ordered handlers when the owner of their keys is SIGKILLed', ()
     expect(repeats).toBeLessThanOrEqual(10); // at most one per key in flight (concurrency 10)
 
     // Taken over within the bound: a surviving process handled events of the stream soon after the kill.
-    const firstAfter = calls(run).find((call) => call.pid !== owner && call.at >= killedAt);
+    const firstAfter = calls(run).find(
+      (call) => call.pid !== owner && call.at >= killedAt && victimsWorkflows.has(call.workflow),
+    );
     expect(firstAfter).toBeDefined();
     const takeoverMs = firstAfter!.at - killedAt;
     process.stdout.write(
@@ -179,6 +184,22 @@ function calls(run: FaultRun): Call[] {
       const [eventId, workflow, version, pid, at] = line.split(' ');
       return { eventId, workflow, version: Number(version), pid: Number(pid), at: Number(at) };
     });
+}
+
+/** The workflows whose partition keys fall in the buckets of `ordered-calls` that process `pid` holds. */
+async function workflowsOwnedBy(run: FaultRun, pid: number): Promise<Set<string>> {
+  const buckets = await run.dataSource.query<Array<{ workflow: string; bucket: number }>>(
+    `SELECT w.workflow, ((hashtextextended($2 || '/' || w.workflow, 0) & 65535) % 16)::int AS bucket
+     FROM unnest($1::text[]) AS w (workflow)`,
+    [WORKFLOWS, TENANT],
+  );
+  const owners = await run.dataSource.query<Array<{ bucket: number; owner: string | null }>>(
+    `SELECT bucket, owner FROM event_bus_ordered_checkpoints WHERE handler = 'ordered-calls'`,
+  );
+  const victims = new Set(
+    owners.filter((row) => Number(row.owner?.split(':').at(-2)) === pid).map((row) => row.bucket),
+  );
+  return new Set(buckets.filter((row) => victims.has(row.bucket)).map((row) => row.workflow));
 }
 
 /** The pid of the process holding most of `ordered-calls`'s buckets (owners are `host:pid:random`). */

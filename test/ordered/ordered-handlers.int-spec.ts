@@ -284,6 +284,47 @@ describe('ordered handlers', () => {
     expect(standing.handler).toBe('projection-rebuilt');
   });
 
+  it('shares the buckets between processes (each its fair share), in order, and takes them all back from one that stops', async () => {
+    const type = `ordered.share.${randomUUID().slice(0, 8)}`;
+    const first = recorder();
+    const second = recorder();
+    const options: SubscribeOptions = { name: 'ordered-share', ordered: true, startFrom: 'beginning' };
+    const a = await startBus((bus) => bus.subscribe(type, first.record, options).then(() => undefined));
+    const held = async () =>
+      db.dataSource.query<Array<{ owner: string; buckets: number }>>(
+        `SELECT owner, count(*)::int AS buckets FROM event_bus_ordered_checkpoints
+         WHERE handler = 'ordered-share' AND owner IS NOT NULL GROUP BY owner ORDER BY owner`,
+      );
+    await waitFor(async () => (await held()).length === 1 && (await held())[0].buckets === 16, {
+      message: 'the first process holds every bucket',
+    });
+    const b = await startBus((bus) => bus.subscribe(type, second.record, options).then(() => undefined));
+    await waitFor(
+      async () => {
+        const owners = await held();
+        return owners.length === 2 && owners.every((owner) => owner.buckets === 8);
+      },
+      { timeoutMs: 15_000, message: 'eight buckets each' },
+    );
+
+    const workflows = Array.from({ length: 24 }, (_, i) => `share-${i}`);
+    for (const workflow of workflows) await a.bus.publishAll([1, 2, 3].map((n) => workflowEvent(type, workflow, n)));
+    await waitFor(() => first.count() + second.count() === 72, { message: 'every event handled' });
+    // Both processes worked, and each workflow went to one of them, in order.
+    expect(first.count()).toBeGreaterThan(0);
+    expect(second.count()).toBeGreaterThan(0);
+    for (const workflow of workflows) {
+      const all = [...(first.seen.get(workflow) ?? []), ...(second.seen.get(workflow) ?? [])];
+      expect([workflow, all]).toEqual([workflow, [1, 2, 3]]);
+    }
+
+    await b.close(); // its buckets and membership go back: the first process takes all of them again
+    await waitFor(async () => (await held()).length === 1 && (await held())[0].buckets === 16, {
+      timeoutMs: 15_000,
+      message: 'the first process holds every bucket again',
+    });
+  });
+
   it("takes over a stopped process's keys, skipping nothing and repeating nothing done", async () => {
     const type = `ordered.takeover.${randomUUID().slice(0, 8)}`;
     const first = recorder();

@@ -11,6 +11,9 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  *   version and position, so a new owner reading from the bucket's checkpoint skips what the key has
  *   done already (keys finish out of log order), and whether it is blocked; `parked` counts the
  *   events it gave up on.
+ * - `event_bus_ordered_members`: the processes running each ordered handler, with a heartbeat, so
+ *   each can take its fair share of the buckets (the bucket count over the live members) and give
+ *   back what it holds beyond it.
  * - A statement trigger on `event_store` wakes idle ordered readers: `pg_notify` is delivered when the
  *   appending transaction commits, the moment its events can become readable. Only while some ordered
  *   handler exists (a checkpoint row): a notifying commit takes PostgreSQL's notify-queue lock, which
@@ -46,6 +49,13 @@ export class CreateOrderedHandlerTables1764300006000 implements MigrationInterfa
         PRIMARY KEY (handler, tenant_id, workflow_id)
       )`);
     await queryRunner.query(`
+      CREATE TABLE event_bus_ordered_members (
+        handler varchar(200) NOT NULL,
+        owner varchar(200) NOT NULL,
+        seen_until timestamptz NOT NULL,
+        PRIMARY KEY (handler, owner)
+      )`);
+    await queryRunner.query(`
       CREATE FUNCTION event_bus_notify_appended() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
         IF EXISTS (SELECT FROM event_bus_ordered_checkpoints) THEN
@@ -61,6 +71,7 @@ export class CreateOrderedHandlerTables1764300006000 implements MigrationInterfa
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`DROP TRIGGER IF EXISTS event_bus_notify_appended ON event_store`);
     await queryRunner.query(`DROP FUNCTION IF EXISTS event_bus_notify_appended()`);
+    await queryRunner.query(`DROP TABLE IF EXISTS event_bus_ordered_members`);
     await queryRunner.query(`DROP TABLE IF EXISTS event_bus_ordered_keys`);
     await queryRunner.query(`DROP TABLE IF EXISTS event_bus_ordered_checkpoints`);
   }

@@ -70,6 +70,10 @@ const CHECKPOINT_EVERY_MS = 200;
  */
 export class OrderedConsumer {
   private readonly buckets = new Map<number, BucketProgress>();
+  /** Buckets held beyond this process's fair share: no new calls start there, and they go back once idle. */
+  private readonly draining = new Set<number>();
+  /** Calls running, per bucket. */
+  private readonly runningIn = new Map<number, number>();
   private readonly lanes = new Map<string, KeyLane>();
   /** Lanes with work that wait for a free slot. */
   private readonly ready = new Set<KeyLane>();
@@ -151,7 +155,7 @@ export class OrderedConsumer {
   private async refreshLeases(): Promise<void> {
     if (this.stopping) return;
     const { log, owner } = this.options;
-    const leases = await log.claimBuckets(this.name, owner, this.leaseMs, log.buckets);
+    const { leases, share } = await log.claimBuckets(this.name, owner, this.leaseMs);
     if (this.stopping) return;
     const held = new Set<number>();
     for (const lease of leases) {
@@ -162,7 +166,41 @@ export class OrderedConsumer {
       this.buckets.set(lease.bucket, new BucketProgress(lease.bucket, lease.epoch, lease.checkpoint));
     }
     this.dropBuckets([...this.buckets.keys()].filter((bucket) => !held.has(bucket)));
+    // Beyond the fair share (another process joined): the highest buckets are drained and given back.
+    const ranked = [...this.buckets.keys()].sort((a, b) => a - b);
+    const beyond = new Set(ranked.slice(Math.max(share, 1)));
+    for (const bucket of [...this.draining]) {
+      if (beyond.has(bucket)) continue;
+      this.draining.delete(bucket); // within the share again
+      for (const lane of this.lanes.values()) if (lane.bucket === bucket) this.pump(lane);
+    }
+    for (const bucket of beyond) this.draining.add(bucket);
+    await this.releaseDrained();
     this.wake();
+  }
+
+  /**
+   * Gives back the draining buckets whose calls have all ended: their checkpoint saved, their queued
+   * events forgotten (the next owner reads them from the checkpoint), their lease released. A key's
+   * call in flight is waited for, so two processes never run one key at once.
+   */
+  private async releaseDrained(): Promise<void> {
+    if (this.stopping) return; // stop() gives every bucket back
+    for (const bucket of [...this.draining]) {
+      const progress = this.buckets.get(bucket);
+      if (!progress) {
+        this.draining.delete(bucket);
+        continue;
+      }
+      if ((this.runningIn.get(bucket) ?? 0) > 0) continue;
+      const holder = { owner: this.options.owner, bucket, epoch: progress.epoch };
+      const mark = progress.advance();
+      if (mark) await this.options.log.saveCheckpoint(this.name, holder, mark);
+      if (this.buckets.get(bucket) !== progress || (this.runningIn.get(bucket) ?? 0) > 0) continue;
+      this.dropBuckets([bucket]);
+      this.draining.delete(bucket);
+      await this.options.log.releaseBucket(this.name, holder);
+    }
   }
 
   /** Forgets buckets this process no longer holds, and their keys' queued events. */
@@ -181,7 +219,7 @@ export class OrderedConsumer {
   private async readLoop(): Promise<void> {
     while (!this.stopping) {
       let full = false;
-      if (this.buckets.size > 0 && this.buffered < MAX_BUFFERED) {
+      if (this.buckets.size > this.draining.size && this.buffered < MAX_BUFFERED) {
         try {
           full = await this.readOnce();
         } catch (error) {
@@ -194,7 +232,8 @@ export class OrderedConsumer {
 
   /** Reads one page after the lowest read position of the owned buckets; resolves whether it was full. */
   private async readOnce(): Promise<boolean> {
-    const owned = [...this.buckets.values()];
+    const owned = [...this.buckets.values()].filter((bucket) => !this.draining.has(bucket.bucket));
+    if (owned.length === 0) return false;
     let from = owned[0].readPosition;
     for (const bucket of owned) if (comparePositions(bucket.readPosition, from) < 0) from = bucket.readPosition;
     const page = await this.options.log.readPage(
@@ -241,7 +280,7 @@ export class OrderedConsumer {
 
   /** Starts the lane's next event if it may run, else leaves it for later. */
   private pump(lane: KeyLane): void {
-    if (this.stopping) return;
+    if (this.stopping || this.draining.has(lane.bucket)) return;
     const next = lane.next();
     if (!next) {
       this.ready.delete(lane);
@@ -255,9 +294,15 @@ export class OrderedConsumer {
     this.ready.delete(lane);
     lane.busy = true;
     this.active += 1;
+    const { bucket } = lane;
+    this.runningIn.set(bucket, (this.runningIn.get(bucket) ?? 0) + 1);
     const run = this.deliver(lane, next).finally(() => {
       this.running.delete(run);
       this.active -= 1;
+      this.runningIn.set(bucket, (this.runningIn.get(bucket) ?? 1) - 1);
+      if (this.draining.has(bucket)) {
+        this.releaseDrained().catch((error: unknown) => this.warn('could not give a bucket back', error));
+      }
       this.pumpReady();
     });
     this.running.add(run);

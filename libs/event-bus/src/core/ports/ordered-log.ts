@@ -36,6 +36,12 @@ export interface BucketLease {
   checkpoint: OrderedPosition;
 }
 
+/** What a heartbeat found: the buckets held, and how many this owner should hold at most. */
+export interface BucketClaim {
+  leases: BucketLease[];
+  share: number;
+}
+
 /** Who writes: the owner and the lease it holds. */
 export interface LeaseHolder {
   owner: string;
@@ -79,12 +85,15 @@ export interface OrderedLog {
    */
   ensureCheckpoints(handler: string, startFrom: 'now' | 'beginning'): Promise<void>;
   /**
-   * Renews this owner's leases, takes free or expired ones up to `maxBuckets` in all, and resolves
-   * to every bucket the owner holds now.
+   * A heartbeat: records the owner as a live member of the handler's consumers, renews its leases,
+   * takes free or expired buckets up to its fair share (the bucket count over the live members,
+   * rounded up), and resolves to every bucket it holds now and that share.
    */
-  claimBuckets(handler: string, owner: string, leaseMs: number, maxBuckets: number): Promise<BucketLease[]>;
-  /** Gives this owner's buckets back (a graceful stop: another process may take them at once). */
+  claimBuckets(handler: string, owner: string, leaseMs: number): Promise<BucketClaim>;
+  /** Gives this owner's buckets back and ends its membership (a graceful stop: others take them at once). */
   releaseBuckets(handler: string, owner: string): Promise<void>;
+  /** Gives one bucket back, under the lease held (the owner holds more than its share). */
+  releaseBucket(handler: string, holder: LeaseHolder): Promise<void>;
   /**
    * Up to `limit` events after `after`, of `buckets`, whose type matches `typeRegex`, in commit-safe
    * order below the horizon (nothing later can commit before them).

@@ -1,6 +1,7 @@
 import {
   BucketLeaseLostError,
   partitionKey,
+  type BucketClaim,
   type BucketLease,
   type KeyProgress,
   type LeaseHolder,
@@ -45,25 +46,31 @@ export class InMemoryOrderedLog implements OrderedLog {
     this.checkpoints.set(handler, this.freshCheckpoints(start, 0));
   }
 
-  async claimBuckets(handler: string, owner: string, leaseMs: number, maxBuckets: number): Promise<BucketLease[]> {
+  /** One process: the share is every bucket. */
+  async claimBuckets(handler: string, owner: string, leaseMs: number): Promise<BucketClaim> {
     const now = Date.now();
     const leases: BucketLease[] = [];
     for (const [bucket, checkpoint] of this.handlerCheckpoints(handler).entries()) {
       if (checkpoint.owner !== owner) {
-        if (leases.length >= maxBuckets || (checkpoint.owner !== null && checkpoint.leaseUntil > now)) continue;
+        if (checkpoint.owner !== null && checkpoint.leaseUntil > now) continue;
         checkpoint.owner = owner;
         checkpoint.epoch += 1;
       }
       checkpoint.leaseUntil = now + leaseMs;
       leases.push({ bucket, epoch: checkpoint.epoch, checkpoint: checkpoint.position });
     }
-    return leases;
+    return { leases, share: BUCKETS };
   }
 
   async releaseBuckets(handler: string, owner: string): Promise<void> {
     for (const checkpoint of this.checkpoints.get(handler) ?? []) {
       if (checkpoint.owner === owner) checkpoint.owner = null;
     }
+  }
+
+  async releaseBucket(handler: string, holder: LeaseHolder): Promise<void> {
+    const checkpoint = this.heldCheckpoint(handler, holder);
+    if (checkpoint) checkpoint.owner = null;
   }
 
   async readPage(

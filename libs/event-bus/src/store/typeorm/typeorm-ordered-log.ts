@@ -3,7 +3,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import {
   BucketLeaseLostError,
   partitionKey,
-  type BucketLease,
+  type BucketClaim,
   type KeyProgress,
   type LeaseHolder,
   type OrderedHandlerStanding,
@@ -22,7 +22,7 @@ import { ORDERED_STANDING_SQL } from './schema/ordered-standing.sql.js';
 import { READ_ORDERED_PAGE_SQL } from './schema/read-ordered-page.sql.js';
 import { RECORD_KEY_PROGRESS_SQL } from './schema/record-key-progress.sql.js';
 import { RECORD_KEYS_DONE_SQL } from './schema/record-keys-done.sql.js';
-import { RELEASE_ORDERED_BUCKETS_SQL } from './schema/release-ordered-buckets.sql.js';
+import { RELEASE_ORDERED_BUCKET_SQL, RELEASE_ORDERED_BUCKETS_SQL } from './schema/release-ordered-buckets.sql.js';
 import { FORGET_KEY_PROGRESS_SQL, RESET_ORDERED_CHECKPOINTS_SQL } from './schema/reset-ordered-handler.sql.js';
 import { SAVE_ORDERED_CHECKPOINT_SQL } from './schema/save-ordered-checkpoint.sql.js';
 import { toStoredEvent, type EventStoreRow } from './schema/stored-event.mapper.js';
@@ -47,18 +47,23 @@ export class TypeOrmOrderedLog implements OrderedLog {
     await this.query(ENSURE_ORDERED_CHECKPOINTS_SQL, [handler, startFrom]);
   }
 
-  async claimBuckets(handler: string, owner: string, leaseMs: number, maxBuckets: number): Promise<BucketLease[]> {
-    const rows = await this.query<PositionRow & { bucket: number; epoch: number }>(CLAIM_ORDERED_BUCKETS_SQL, [
-      handler,
-      owner,
-      leaseMs,
-      maxBuckets,
-    ]);
-    return rows.map((row) => ({ bucket: row.bucket, epoch: row.epoch, checkpoint: toPosition(row) }));
+  async claimBuckets(handler: string, owner: string, leaseMs: number): Promise<BucketClaim> {
+    const rows = await this.query<PositionRow & { bucket: number; epoch: number; share: number }>(
+      CLAIM_ORDERED_BUCKETS_SQL,
+      [handler, owner, leaseMs, ORDERED_BUCKETS],
+    );
+    return {
+      leases: rows.map((row) => ({ bucket: row.bucket, epoch: row.epoch, checkpoint: toPosition(row) })),
+      share: rows[0]?.share ?? ORDERED_BUCKETS,
+    };
   }
 
   async releaseBuckets(handler: string, owner: string): Promise<void> {
     await this.query(RELEASE_ORDERED_BUCKETS_SQL, [handler, owner]);
+  }
+
+  async releaseBucket(handler: string, holder: LeaseHolder): Promise<void> {
+    await this.query(RELEASE_ORDERED_BUCKET_SQL, [handler, holder.bucket, holder.owner, holder.epoch]);
   }
 
   async readPage(

@@ -5,6 +5,7 @@ export const REQUIRED_TABLES = [
   'event_bus_ordered_checkpoints',
   'event_bus_inbox',
   'event_bus_ordered_keys',
+  'event_bus_ordered_members',
 ] as const;
 
 /** Which of the given (possibly schema-qualified) names exist: `to_regclass`, no table scan. `$1`: names. */
