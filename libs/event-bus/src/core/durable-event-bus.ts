@@ -247,6 +247,16 @@ export class DurableEventBus extends EventBus {
     return this.parts.eventStore.prune(options);
   }
 
+  /** Whether the ordered handlers running here have nothing left to do for now (the test harness's idle wait). */
+  protected orderedSettled(): Promise<boolean> {
+    return this.ordered.settled();
+  }
+
+  /** What the ordered handlers running here are doing (the test harness's messages). */
+  protected orderedWork(): string[] {
+    return this.ordered.describeWork();
+  }
+
   /** Reads the ordered handlers' tables only: works in any process (a CLI, a publish-only app). */
   getOrderedHandlers(): Promise<OrderedHandlerState[]> {
     return this.ordered.standings();

@@ -45,6 +45,8 @@ export interface OrderedConsumerOptions {
   defaultRetry: RetryPolicy;
   limits: HandlerLimits;
   failures: OrderedFailures;
+  /** Retry at once instead of after the policy's delay (the in-memory bus without `realDelays`). */
+  immediateRetries?: boolean;
   /** Transactions of the store's database, for transactional handlers; `atomic` when they can roll back. */
   transactions: HandlerTransactions & { atomic: boolean };
   logger: LoggerService;
@@ -136,6 +138,32 @@ export class OrderedConsumer {
   async restart(): Promise<void> {
     this.dropBuckets([...this.buckets.keys()]);
     await this.refreshLeases();
+  }
+
+  /**
+   * Whether the consumer has nothing left to do for now: no call running or waiting for a retry, no
+   * queued event, and nothing unread in the log for its buckets (a blocked key counts as settled:
+   * it waits for `retryFailed`). For `waitForIdle` in tests.
+   */
+  async settled(): Promise<boolean> {
+    if (this.running.size > 0 || this.retryTimers.size > 0 || this.ready.size > 0) return false;
+    for (const lane of this.lanes.values()) if (lane.size > 0 && lane.blockedOn === undefined) return false;
+    const owned = [...this.buckets.values()];
+    if (owned.length === 0) return true;
+    let from = owned[0].readPosition;
+    for (const bucket of owned) if (comparePositions(bucket.readPosition, from) < 0) from = bucket.readPosition;
+    const page = await this.options.log.readPage(
+      from,
+      owned.map((bucket) => bucket.bucket),
+      this.regex,
+      1,
+    );
+    return page.entries.every((entry) => this.buckets.get(entry.bucket)?.hasRead(entry.position) ?? true);
+  }
+
+  /** What it is doing, for the message of an idle wait that ran out. */
+  describeWork(): string {
+    return `ordered ${this.name}: ${this.running.size} running, ${this.retryTimers.size} retrying, ${this.buffered} queued`;
   }
 
   wake(): void {
@@ -351,7 +379,7 @@ export class OrderedConsumer {
     });
     this.options.limits.instruments?.handled(handler.name, final ? 'failed' : 'retry');
     if (!final) {
-      const delay = retryDelay(policy, queued.attempt, outcome.error);
+      const delay = this.options.immediateRetries ? 0 : retryDelay(policy, queued.attempt, outcome.error);
       queued.attempt += 1;
       lane.busy = false;
       this.retryLater(lane, delay);

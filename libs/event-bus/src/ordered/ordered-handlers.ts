@@ -21,6 +21,8 @@ export interface OrderedRunSettings {
   handlerTimeoutMs?: number;
   /** How long `stop()` waits for running calls before aborting their `context.signal`. */
   shutdownTimeoutMs: number;
+  /** Retry at once instead of after the policy's delay (the in-memory bus without `realDelays`). */
+  immediateRetries?: boolean;
 }
 
 /** One ordered handler's standing, as `getOrderedHandlers()` reports it. */
@@ -66,6 +68,7 @@ export class OrderedHandlers {
         owner: this.owner,
         takeoverMs: settings.takeoverMs,
         concurrency: settings.concurrency,
+        immediateRetries: settings.immediateRetries,
         defaultRetry: settings.defaultRetry,
         limits: { defaultTimeoutMs: settings.handlerTimeoutMs, stop: this.stopSignal.signal, instruments },
         failures,
@@ -75,6 +78,17 @@ export class OrderedHandlers {
       this.consumers.set(handler.name, consumer);
       await consumer.start();
     }
+  }
+
+  /** Whether every consumer has settled (see `OrderedConsumer.settled`). */
+  async settled(): Promise<boolean> {
+    for (const consumer of this.consumers.values()) if (!(await consumer.settled())) return false;
+    return true;
+  }
+
+  /** What the consumers are doing, for the message of an idle wait that ran out. */
+  describeWork(): string[] {
+    return [...this.consumers.values()].map((consumer) => consumer.describeWork());
   }
 
   /** Stops the consumer of one handler (it was unsubscribed), giving its buckets back. */

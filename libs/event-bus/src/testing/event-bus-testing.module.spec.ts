@@ -53,6 +53,22 @@ class OrderHandlers {
   }
 }
 
+/** An ordered projection: a workflow's steps one at a time, in order; step 2 fails on its first try. */
+@Injectable()
+class StepProjection {
+  readonly seen: Array<{ workflow: string; version: number | null; attempt: number }> = [];
+
+  @OnEvent('step.*', {
+    ordered: true,
+    startFrom: 'beginning',
+    retry: { maxAttempts: 3, backoff: { type: 'fixed', delay: 60_000 } },
+  })
+  apply(event: StoredEvent<{ n: number }>, context: EventContext): void {
+    this.seen.push({ workflow: String(event.metadata?.workflowId), version: event.version, attempt: context.attempt });
+    if (event.payload.n === 2 && context.attempt === 1) throw new Error('not yet');
+  }
+}
+
 describe('EventBusTestingModule', () => {
   let moduleRef: TestingModule | undefined;
 
@@ -174,6 +190,35 @@ describe('EventBusTestingModule', () => {
     await harness.waitForIdle();
     expect(harness.failures()).toMatchObject([{ handler: 'OrderHandlers.reject', attempts: 1 }]);
     expect(harness.failures()[0].error).toBeInstanceOf(NonRetryableEventError);
+  });
+
+  it('runs ordered handlers too: waitForIdle waits for them, and their retries run at once', async () => {
+    moduleRef = await Test.createTestingModule({
+      imports: [EventBusTestingModule.forRoot({ logger: false })],
+      providers: [StepProjection],
+    }).compile();
+    await moduleRef.init();
+    const bus = moduleRef.get(EventBus);
+    for (const workflow of ['a', 'b']) {
+      await bus.publishAll(
+        [1, 2, 3].map((n) => ({
+          type: 'step.done',
+          tenantId: TENANT,
+          payload: { n },
+          metadata: { workflowId: workflow },
+        })),
+      );
+    }
+    await moduleRef.get(EventBusTestHarness).waitForIdle({ timeoutMs: 5_000 });
+    const seen = moduleRef.get(StepProjection).seen;
+    for (const workflow of ['a', 'b']) {
+      expect(seen.filter((call) => call.workflow === workflow)).toEqual([
+        { workflow, version: 1, attempt: 1 },
+        { workflow, version: 2, attempt: 1 },
+        { workflow, version: 2, attempt: 2 },
+        { workflow, version: 3, attempt: 1 },
+      ]);
+    }
   });
 
   it('waits for idle across events that handlers publish', async () => {

@@ -6,6 +6,7 @@
  * `realDelays`. What the test harness needs besides is here: change notifications, idle tracking,
  * what was published and failed, and a reset.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger, type LoggerService } from '@nestjs/common';
 import type { OrderedRunSettings } from '../ordered/ordered-handlers.js';
 import { DurableEventBus } from '../core/durable-event-bus.js';
@@ -56,6 +57,9 @@ interface InMemoryBusParts {
   instruments: EventBusInstruments;
 }
 
+/** How often an idle wait looks at the ordered handlers, which settle on their own loop. */
+const ORDERED_SETTLE_POLL_MS = 5;
+
 export class InMemoryEventBus extends DurableEventBus {
   readonly eventStore: InMemoryEventStore;
   readonly subscriptions: SubscriptionManager;
@@ -78,14 +82,24 @@ export class InMemoryEventBus extends DurableEventBus {
     this.transport = parts.transport;
   }
 
-  /** Resolves true once every delivery and retry has settled, including those they started; false after `timeoutMs`. */
-  idle(timeoutMs: number): Promise<boolean> {
-    return this.transport.idle(timeoutMs);
+  /**
+   * Resolves true once every delivery and retry has settled, including those they started, and the
+   * ordered handlers have caught up with the log; false after `timeoutMs`.
+   */
+  async idle(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (!(await this.transport.idle(Math.max(0, deadline - Date.now())))) return false;
+      // Ordered handlers run on their own loop: settled, and no queue work started meanwhile.
+      if ((await this.orderedSettled()) && (await this.transport.idle(0))) return true;
+      if (Date.now() >= deadline) return false;
+      await sleep(ORDERED_SETTLE_POLL_MS);
+    }
   }
 
   /** What is still being delivered, for the message of an idle wait that ran out. */
   running(): string[] {
-    return this.transport.running();
+    return [...this.transport.running(), ...this.orderedWork()];
   }
 
   /** Ids of the events this bus published, in order. */
@@ -148,6 +162,7 @@ function inMemoryBusParts(options: InMemoryEventBusOptions): InMemoryBusParts {
     defaultRetry,
     handlerTimeoutMs,
     shutdownTimeoutMs,
+    immediateRetries: !(options.realDelays ?? false),
   };
   return { eventStore, ledger, transport, subscriptions, logger, ordered, instruments };
 }
