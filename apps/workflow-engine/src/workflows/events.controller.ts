@@ -13,7 +13,7 @@ export class EventsController {
     return this.workflows.failedDeliveries(query);
   }
 
-  /** The ordered handlers: where each stands and how many events behind (none yet: an empty list). */
+  /** The ordered handlers (here the read model's projection): where each stands and how many events behind. */
   @Get('ordered-handlers')
   orderedHandlers() {
     return this.workflows.orderedHandlers();
