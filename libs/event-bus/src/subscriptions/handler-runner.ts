@@ -96,6 +96,29 @@ export async function runHandler(
   return outcome;
 }
 
+/**
+ * An event job's first try: every handler that has no delivery record yet (a job delivered again
+ * skips those that ran before) called at once. The BullMQ and the in-memory event jobs both run it.
+ * Resolves to the handlers it called and their outcomes, in the same order.
+ */
+export async function runFirstTries(
+  handlers: readonly RegisteredHandler[],
+  previous: readonly { handler: string }[],
+  event: StoredEvent,
+  jobId: string,
+  limits: HandlerLimits,
+  transactions: TransactionalRun | undefined,
+): Promise<{ toRun: RegisteredHandler[]; outcomes: HandlerOutcome[] }> {
+  const done = new Set(previous.map((record) => record.handler));
+  const toRun = handlers.filter((handler) => !done.has(handler.name));
+  const outcomes = await Promise.all(
+    toRun.map((handler) =>
+      runHandler(handler, event, { attempt: 1, replay: false, handler: handler.name, jobId }, limits, transactions),
+    ),
+  );
+  return { toRun, outcomes };
+}
+
 /** A failure outcome; `NonRetryableEventError` (by class or by name, e.g. across package copies) is final. */
 export function failure(handler: string, thrown: unknown): HandlerFailure {
   const error = toError(thrown);

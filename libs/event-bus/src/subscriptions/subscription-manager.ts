@@ -109,7 +109,7 @@ export class SubscriptionManager {
       replay: options.replay ?? true,
       timeoutMs:
         options.timeoutMs === undefined ? undefined : validateHandlerTimeout(options.timeoutMs, `timeoutMs[${name}]`),
-      transactional: validateTransactional(options.transactional, `transactional[${name}]`),
+      transactional: checkFlag(options.transactional, `transactional[${name}]`),
       source: options.source ?? 'runtime',
       ordered: orderedSettings(options, name),
       invoke: async (event: StoredEvent, context: EventContext) => call(event, context),
@@ -209,10 +209,12 @@ function checkName(name: unknown, origin: string): string {
   return name;
 }
 
+/** A boolean option: `undefined` is false. */
 function checkFlag(value: unknown, option: string): boolean {
   if (value === undefined) return false;
-  if (typeof value !== 'boolean')
-    throw new EventBusConfigurationError(option, `must be true or false, got ${typeof value}`);
+  if (typeof value !== 'boolean') {
+    throw new EventBusConfigurationError(option, `must be true or false, got ${describeValue(value)}`);
+  }
   return value;
 }
 
@@ -243,14 +245,6 @@ function orderedSettings(options: SubscribeOptions, name: string): OrderedSettin
     startFrom: checkChoice(options.startFrom, ['now', 'beginning'] as const, 'now', `startFrom[${name}]`),
     onExhausted: checkChoice(options.onExhausted, ['park', 'block'] as const, 'park', `onExhausted[${name}]`),
   });
-}
-
-function validateTransactional(value: unknown, optionName: string): boolean {
-  if (value === undefined) return false;
-  if (typeof value !== 'boolean') {
-    throw new EventBusConfigurationError(optionName, `must be true or false, got ${describeValue(value)}`);
-  }
-  return value;
 }
 
 function describeRetry(retry: RetryPolicy | undefined): string {

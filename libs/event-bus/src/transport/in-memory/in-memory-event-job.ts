@@ -10,7 +10,7 @@ import { planFirstFailure } from '../../subscriptions/first-failure.js';
 import {
   describeError,
   eventForHandlers,
-  runHandler,
+  runFirstTries,
   type HandlerLimits,
   type HandlerOutcome,
   type TransactionalRun,
@@ -60,18 +60,13 @@ export class EventJobRunner {
       if (state.status === 'processed' || state.status === 'failed') return;
       previous = state.records;
     }
-    const done = new Set(previous.map((record) => record.handler));
-    const toRun = subscriptions.handlersFor(event.type).filter((handler) => !done.has(handler.name));
-    const outcomes = await Promise.all(
-      toRun.map((handler) =>
-        runHandler(
-          handler,
-          event,
-          { attempt: 1, replay: false, handler: handler.name, jobId },
-          this.deps.limits,
-          this.deps.transactions,
-        ),
-      ),
+    const { toRun, outcomes } = await runFirstTries(
+      subscriptions.handlersFor(event.type),
+      previous,
+      event,
+      jobId,
+      this.deps.limits,
+      this.deps.transactions,
     );
     if (previous.length === 0 && outcomes.every((outcome) => outcome.ok)) {
       await statuses.markProcessed([event.id], [jobId]);

@@ -8,6 +8,7 @@ import { handlerJob, type HandlerJobQueue } from '../jobs/handler-jobs.js';
 import {
   describeError,
   eventForHandlers,
+  runFirstTries,
   runHandler,
   type HandlerLimits,
   type HandlerOutcome,
@@ -86,20 +87,8 @@ export class EventJobProcessor {
       previous = state.records;
     }
 
-    const done = new Set(previous.map((record) => record.handler));
-    const toRun = handlers.filter((handler) => !done.has(handler.name));
-    const outcomes = await this.deps.slots(() =>
-      Promise.all(
-        toRun.map((handler) =>
-          runHandler(
-            handler,
-            event,
-            { attempt: 1, replay: false, handler: handler.name, jobId },
-            this.deps.limits,
-            this.deps.transactions,
-          ),
-        ),
-      ),
+    const { toRun, outcomes } = await this.deps.slots(() =>
+      runFirstTries(handlers, previous, event, jobId, this.deps.limits, this.deps.transactions),
     );
 
     if (previous.length === 0 && outcomes.every((outcome) => outcome.ok)) {
